@@ -1,0 +1,2 @@
+/* addr.c: placeholder until written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* children.c: placeholder until written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* echo.c: placeholder until written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* linemode.c: placeholder until written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* listen.c: placeholder until written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* log.c: placeholder until written. */
+#include "config.h"

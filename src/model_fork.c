@@ -1,0 +1,2 @@
+/* model_fork.c: placeholder until written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* numparse.c: placeholder until written. */
+#include "config.h"

@@ -1,0 +1,2 @@
+/* options.c: placeholder until written. */
+#include "config.h"

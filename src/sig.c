@@ -1,0 +1,2 @@
+/* sig.c: placeholder until written. */
+#include "config.h"
