@@ -14,6 +14,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <stddef.h>
 
 #define ADDR_HOSTLEN	256

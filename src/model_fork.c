@@ -1,2 +1,373 @@
-/* model_fork.c: placeholder until written. */
+/*
+ * model_fork.c: --model=fork, one child per connection.
+ *
+ * The master polls the self-pipe, the listeners and (with --reap=ignore)
+ * one pipe per child.  For each accepted connection it forks; the child
+ * serves and _exit()s, the master closes its copy of the connection and
+ * goes back to poll.  When --max-children are alive the listeners leave
+ * the poll set: new connections wait in the kernel's backlog instead of
+ * being accepted and dropped (s6-tcpserver's rule).
+ *
+ * Reaping: with --reap=waitpid SIGCHLD wakes the loop through the
+ * self-pipe and children_reap() collects every exit status.  With
+ * --reap=ignore the kernel reaps; each child holds the only write end of
+ * a pipe, whose POLLHUP tells the master the child is gone.
+ *
+ * Stopping: SIGTERM closes the listeners and gives open connections
+ * --grace seconds before the children are killed; SIGINT kills them now.
+ * Either way the master waits until every child is gone, then returns 0.
+ */
 #include "config.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "children.h"
+#include "log.h"
+#include "server.h"
+#include "sig.h"
+
+#define ACCEPT_BURST	32	/* accepts per listener per turn */
+#define PAUSE_MS	100	/* after EMFILE or a failed fork */
+
+struct fork_state {
+	struct server	*srv;
+	struct children	 kids;
+	struct pollfd	*pfd;
+	size_t		 npfd;
+	int		 ignore;	/* --reap=ignore */
+	int		 stopping;	/* 0, or SIGTERM / SIGINT */
+	struct timespec	 deadline;	/* graceful stop ends */
+	struct timespec	 paused_until;
+	int		 pause_logged;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+ts_ms(const struct timespec *ts)
+{
+	return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
+static void
+ms_ts(long long ms, struct timespec *ts)
+{
+	ts->tv_sec = ms / 1000;
+	ts->tv_nsec = (ms % 1000) * 1000000;
+}
+
+static void
+update_title(struct fork_state *fs)
+{
+	setproctitle("master fork %zu busy%s", fs->kids.n,
+	    fs->stopping ? " stopping" : "");
+}
+
+static void
+status_changed(struct fork_state *fs)
+{
+	struct server	*srv = fs->srv;
+
+	srv->st.workers = (int)fs->kids.n;
+	srv->st.busy = (int)fs->kids.n;
+	srv->st.open = (int)fs->kids.n;
+	srv->st.idle = 0;
+	if (srv->on_status != NULL)
+		srv->on_status(srv);
+}
+
+static void
+spawn(struct fork_state *fs, int conn)
+{
+	struct server	*srv = fs->srv;
+	int		 p[2] = { -1, -1 };
+	pid_t		 pid;
+
+	if (fs->ignore && pipe2(p, O_CLOEXEC) == -1) {
+		log_warn("pipe2");
+		(void)close(conn);
+		ms_ts(now_ms() + PAUSE_MS, &fs->paused_until);
+		return;
+	}
+	switch (pid = fork()) {
+	case -1:
+		srv->st.fork_failed++;
+		log_warn("fork");
+		(void)close(conn);
+		if (p[0] != -1) {
+			(void)close(p[0]);
+			(void)close(p[1]);
+		}
+		/* Keep reaping and serving; try again shortly. */
+		ms_ts(now_ms() + PAUSE_MS, &fs->paused_until);
+		srv->st.backoff_ms = PAUSE_MS;
+		return;
+	case 0: {
+		size_t	i;
+
+		/* Other children's pipes are not this child's business. */
+		for (i = 0; i < fs->kids.n; i++)
+			if (fs->kids.tab[i].fd != -1)
+				(void)close(fs->kids.tab[i].fd);
+		if (p[0] != -1)
+			(void)close(p[0]);
+		child_init(srv, 0);
+		setproctitle("child %s", "serving");
+		conn_serve(srv, conn);
+		_exit(0);
+		/* NOTREACHED */
+	}
+	default:
+		break;
+	}
+	(void)close(conn);
+	if (p[1] != -1)
+		(void)close(p[1]);
+	if (children_add(&fs->kids, pid, p[0]) == -1)
+		fatalx("%s: child table full (%zu)", __func__, fs->kids.n);
+	srv->st.served++;
+	srv->st.backoff_ms = 0;
+}
+
+static void
+accept_some(struct fork_state *fs, int lfd)
+{
+	struct server	*srv = fs->srv;
+	int		 i, conn;
+
+	for (i = 0; i < ACCEPT_BURST; i++) {
+		if (fs->kids.n >= (size_t)srv->opt->max_children)
+			return;
+		if (ts_ms(&fs->paused_until) > now_ms())
+			return;
+		conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (conn == -1) {
+			switch (errno) {
+			case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+			case EWOULDBLOCK:
+#endif
+			case EINTR:
+				return;
+			case ECONNABORTED:
+			case EPROTO:
+			case EPERM:	/* firewall */
+				continue;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				/* Don't spin on a full fd table: pause. */
+				srv->st.accept_failed++;
+				if (!fs->pause_logged)
+					log_warn("accept");
+				fs->pause_logged = 1;
+				ms_ts(now_ms() + PAUSE_MS, &fs->paused_until);
+				return;
+			default:
+				srv->st.accept_failed++;
+				log_warn("accept");
+				return;
+			}
+		}
+		fs->pause_logged = 0;
+		spawn(fs, conn);
+	}
+}
+
+/* --reap=ignore: a child's pipe hung up, so the kernel has reaped it. */
+static void
+pipes_check(struct fork_state *fs, size_t first)
+{
+	struct child	 ch;
+	size_t		 k, j;
+
+	for (k = first; k < fs->npfd; k++) {
+		if ((fs->pfd[k].revents & (POLLHUP | POLLIN | POLLERR)) == 0)
+			continue;
+		for (j = 0; j < fs->kids.n; j++)
+			if (fs->kids.tab[j].fd == fs->pfd[k].fd)
+				break;
+		if (j == fs->kids.n)
+			fatalx("%s: pipe %d has no child", __func__,
+			    fs->pfd[k].fd);
+		children_forget_index(&fs->kids, j, &ch);
+		(void)close(ch.fd);
+		fs->srv->st.reaped++;
+	}
+}
+
+static void
+stop_begin(struct fork_state *fs, int how)
+{
+	struct server	*srv = fs->srv;
+
+	if (fs->stopping == SIGINT)
+		return;
+	if (fs->stopping == 0) {
+		if (srv->on_stopping != NULL)
+			srv->on_stopping(srv);
+		listeners_close(srv->ls, srv->nls, 1);
+	}
+	fs->stopping = how;
+	if (how == SIGTERM) {
+		log_info("graceful stop: %zu open connection%s, grace %ds",
+		    fs->kids.n, fs->kids.n == 1 ? "" : "s", srv->opt->grace);
+		ms_ts(now_ms() + (long long)srv->opt->grace * 1000,
+		    &fs->deadline);
+	} else {
+		log_info("fast stop: ending %zu children", fs->kids.n);
+		children_signal(&fs->kids, SIGKILL);
+	}
+	update_title(fs);
+}
+
+static void
+handle_signals(struct fork_state *fs)
+{
+	struct server	*srv = fs->srv;
+	char		 line[512];
+
+	if (sig_got_chld) {
+		sig_got_chld = 0;
+		if (!fs->ignore && children_reap(&fs->kids, &srv->st) > 0)
+			status_changed(fs);
+	}
+	if (sig_got_int) {
+		sig_got_int = 0;
+		stop_begin(fs, SIGINT);
+	}
+	if (sig_got_term) {
+		sig_got_term = 0;
+		if (fs->stopping == 0)
+			stop_begin(fs, SIGTERM);
+	}
+	if (sig_got_hup) {
+		sig_got_hup = 0;
+		if (srv->on_reload != NULL)
+			srv->on_reload(srv, 1);
+		log_reopen();
+		log_info("SIGHUP: log reopened (fork model: no workers "
+		    "to replace)");
+		if (srv->on_reload != NULL)
+			srv->on_reload(srv, 0);
+	}
+	if (sig_got_usr1) {
+		sig_got_usr1 = 0;
+		status_changed(fs);
+		(void)stats_format(&srv->st, "fork", line, sizeof(line));
+		log_notice("%s", line);
+	}
+	/* TTIN/TTOU size the prefork pool: nothing to do here. */
+	sig_got_ttin = sig_got_ttou = 0;
+}
+
+int
+model_fork_run(struct server *srv)
+{
+	struct fork_state	 fs;
+	size_t			 i, nkids_before;
+	int			 timeout, n;
+	long long		 t;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.srv = srv;
+	fs.ignore = srv->opt->reap == REAP_IGNORE;
+	if (children_init(&fs.kids, (size_t)srv->opt->max_children) == -1)
+		fatal("children table");
+	fs.pfd = reallocarray(NULL, 1 + srv->nls + fs.kids.cap,
+	    sizeof(*fs.pfd));
+	if (fs.pfd == NULL)
+		fatal("poll set");
+	(void)sig_init(fs.ignore);
+	update_title(&fs);
+	if (srv->on_ready != NULL)
+		srv->on_ready(srv);
+	log_info("serving: model=fork reap=%s max-children=%d",
+	    reap_name(srv->opt->reap), srv->opt->max_children);
+
+	for (;;) {
+		nkids_before = fs.kids.n;
+		if (fs.stopping && fs.kids.n == 0)
+			break;
+		fs.npfd = 0;
+		fs.pfd[fs.npfd].fd = sig_pipe_fd();
+		fs.pfd[fs.npfd++].events = POLLIN;
+		timeout = -1;
+		t = now_ms();
+		if (!fs.stopping) {
+			int accepting = fs.kids.n < (size_t)srv->opt->max_children &&
+			    ts_ms(&fs.paused_until) <= t;
+
+			for (i = 0; i < srv->nls; i++) {
+				fs.pfd[fs.npfd].fd = srv->ls[i].fd;
+				fs.pfd[fs.npfd++].events =
+				    accepting && srv->ls[i].socktype ==
+				    SOCK_STREAM ? POLLIN : 0;
+			}
+			if (!accepting && ts_ms(&fs.paused_until) > t)
+				timeout = (int)(ts_ms(&fs.paused_until) - t);
+		} else if (fs.stopping == SIGTERM) {
+			long long left = ts_ms(&fs.deadline) - t;
+
+			if (left <= 0) {
+				log_info("grace over: ending %zu children",
+				    fs.kids.n);
+				children_signal(&fs.kids, SIGKILL);
+				fs.stopping = SIGINT;
+			} else
+				timeout = (int)left;
+		}
+		{
+			size_t first = fs.npfd;
+
+			if (fs.ignore)
+				for (i = 0; i < fs.kids.n; i++) {
+					fs.pfd[fs.npfd].fd = fs.kids.tab[i].fd;
+					fs.pfd[fs.npfd++].events = POLLIN;
+				}
+			n = poll(fs.pfd, fs.npfd, timeout);
+			if (n == -1 && errno != EINTR)
+				fatal("poll");
+			if (n > 0 && (fs.pfd[0].revents & POLLIN))
+				sig_drain();
+			handle_signals(&fs);
+			if (n > 0 && fs.ignore)
+				pipes_check(&fs, first);
+			if (n > 0 && !fs.stopping)
+				for (i = 1; i < first; i++)
+					if (fs.pfd[i].revents & POLLIN)
+						accept_some(&fs,
+						    fs.pfd[i].fd);
+		}
+		if (fs.kids.n != nkids_before) {
+			status_changed(&fs);
+			update_title(&fs);
+		}
+	}
+	log_info("stopped: served=%llu reaped=%llu abnormal=%llu",
+	    (unsigned long long)srv->st.served,
+	    (unsigned long long)srv->st.reaped,
+	    (unsigned long long)srv->st.abnormal);
+	children_free(&fs.kids);
+	free(fs.pfd);
+	return 0;
+}

@@ -1,1 +1,42 @@
-/* server.h */
+/*
+ * server.h: what the master hands to a process model.
+ *
+ * main() fills a struct server (options, bound listeners, the echo
+ * parameters) and calls one model's run function, which owns the loop
+ * until echod stops and returns the exit status.  conn_serve() is the one
+ * path every serving process takes for a connection, whatever launched
+ * it: name the peer, set the process title, echo, log the outcome.
+ */
+#ifndef ECHOD_SERVER_H
+#define ECHOD_SERVER_H
+
+#include <sys/types.h>
+
+#include "echo.h"
+#include "listen.h"
+#include "options.h"
+#include "stats.h"
+
+struct server {
+	const struct options	*opt;
+	struct listener		 ls[LISTEN_MAX];
+	size_t			 nls;
+	struct echo_params	 ep;
+	struct stats		 st;
+	pid_t			 master_pid;
+	void			(*on_ready)(struct server *);	/* serving */
+	void			(*on_status)(struct server *);	/* counts moved */
+	void			(*on_stopping)(struct server *);
+	void			(*on_reload)(struct server *, int);	/* 1 begin, 0 end */
+	void			(*child_setup)(struct server *);	/* privsep etc. */
+};
+
+int	model_fork_run(struct server *);
+int	model_prefork_run(struct server *);
+
+/* Serve one accepted connection in this process; fd is closed after. */
+void	conn_serve(const struct server *, int);
+/* In a fresh child: what every serving process does before serving. */
+void	child_init(struct server *, int);
+
+#endif

@@ -1,1 +1,37 @@
-/* stats.h */
+/*
+ * stats.h: the master's counters and the SIGUSR1 status line.
+ *
+ * Counters only ever grow, except the gauges (workers, idle, busy, open,
+ * backoff_ms) which the model sets.  stats_format() writes the line of
+ * key=value words SPEC.md fixes, in that order; new keys go at the end so
+ * scripts that read the line keep working.
+ */
+#ifndef ECHOD_STATS_H
+#define ECHOD_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct stats {
+	/* gauges */
+	int		workers;
+	int		idle;
+	int		busy;
+	int		open;
+	long		backoff_ms;
+	/* counters */
+	uint64_t	served;		/* connections handed to a child */
+	uint64_t	refused;	/* all refusals, any reason */
+	uint64_t	refused_per_ip;
+	uint64_t	refused_rate;
+	uint64_t	reaped;		/* children whose exit we saw */
+	uint64_t	abnormal;	/* ... that died by a signal or exit != 0 */
+	uint64_t	fork_failed;
+	uint64_t	accept_failed;
+	uint64_t	udp_in;
+	uint64_t	udp_dropped;
+};
+
+size_t	stats_format(const struct stats *, const char *, char *, size_t);
+
+#endif
