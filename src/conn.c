@@ -92,7 +92,7 @@ child_init(struct server *srv, int keep_listeners)
 
 	sig_child_reset();
 #ifdef HAVE_PRCTL
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
 	/* The master may have died before prctl took hold. */
 	if (getppid() != srv->master_pid)

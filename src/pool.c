@@ -1,0 +1,171 @@
+/*
+ * pool.c: the prefork pool's arithmetic (see pool.h).
+ *
+ * Why a doubling spawn rate rather than "spawn what is missing": a burst
+ * of connections makes every worker busy at once, and forking dozens of
+ * processes in the same instant would steal the CPU from the workers
+ * that are serving.  Doubling reaches 63 workers within 6 s yet costs a
+ * single fork when one spare is all that was missing.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "pool.h"
+
+void
+pool_init(struct pool_ctl *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->spawn_rate = 1;
+}
+
+static int
+min3(int a, int b, int c)
+{
+	int	m = a < b ? a : b;
+
+	return m < c ? m : c;
+}
+
+long long
+pool_backoff_for(int crashes)
+{
+	long long	ms = POOL_BACKOFF_MIN_MS;
+
+	if (crashes <= 0)
+		return 0;
+	while (--crashes > 0 && ms < POOL_BACKOFF_MAX_MS)
+		ms *= 2;
+	return ms > POOL_BACKOFF_MAX_MS ? POOL_BACKOFF_MAX_MS : ms;
+}
+
+/*
+ * total: live workers not being retired; idle: those of them idle or
+ * starting (a starting worker will be idle in a moment: counting it
+ * avoids spawning twice); alive: every live worker, retiring ones too,
+ * which is what --max-children bounds.
+ */
+void
+pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
+    int idle, int alive, long long now, struct pool_decision *d)
+{
+	int		room = p->max_children - alive;
+	int		want, short_by, surplus;
+	long long	wake = now + POOL_TICK_MS;
+
+	memset(d, 0, sizeof(*d));
+	if (room < 0)
+		room = 0;
+
+	if (c->backoff_ms > 0 && now < c->backoff_until) {
+		/* Crash loop: nothing until the backoff ends. */
+		d->wake_ms = c->backoff_until;
+		return;
+	}
+
+	/* Below the floor: restore it at once. */
+	want = p->floor - total;
+	if (want > 0) {
+		d->spawn = want < room ? want : room;
+		room -= d->spawn;
+		idle += d->spawn;
+		total += d->spawn;
+	}
+
+	short_by = p->min_spare - idle;
+	if (short_by > 0 && room > 0) {
+		if (now >= c->next_spawn_ms) {
+			int n = min3(c->spawn_rate, short_by, room);
+
+			d->spawn += n;
+			total += n;
+			idle += n;
+			c->next_spawn_ms = now + 1000;
+			if (c->spawn_rate < POOL_SPAWN_RATE_MAX)
+				c->spawn_rate *= 2;
+		}
+		if (c->next_spawn_ms < wake)
+			wake = c->next_spawn_ms;
+	} else if (short_by <= 0)
+		c->spawn_rate = 1;
+
+	/* In a crash loop, respawn one at a time. */
+	if (c->backoff_ms > 0 && d->spawn > 1)
+		d->spawn = 1;
+	if (c->backoff_ms > 0 && d->spawn > 0)
+		c->backoff_until = now + c->backoff_ms;
+
+	surplus = idle - p->max_spare;
+	if (surplus > 0 && total > p->floor) {
+		if (now >= c->next_retire_ms) {
+			d->retire = min3(surplus, total - p->floor,
+			    POOL_RETIRE_RATE);
+			c->next_retire_ms = now + 1000;
+		}
+		if (c->next_retire_ms < wake)
+			wake = c->next_retire_ms;
+	}
+	d->wake_ms = wake;
+}
+
+/*
+ * A worker exited: abnormal (signal or non-zero status) after living
+ * lifetime_ms.  Young abnormal deaths grow the backoff; anything else
+ * shows workers can live, and ends it.
+ */
+int
+pool_worker_exited(struct pool_ctl *c, int abnormal, long long lifetime_ms,
+    long long now)
+{
+	long long	old = c->backoff_ms;
+
+	if (abnormal && lifetime_ms < POOL_EARLY_DEATH_MS) {
+		c->crashes++;
+		c->backoff_ms = pool_backoff_for(c->crashes);
+		c->backoff_until = now + c->backoff_ms;
+		return c->backoff_ms != old;
+	}
+	return pool_worker_lived(c);
+}
+
+/* fork() failed (EAGAIN, ENOMEM): same medicine as a crash. */
+int
+pool_spawn_failed(struct pool_ctl *c, long long now)
+{
+	long long	old = c->backoff_ms;
+
+	c->crashes++;
+	c->backoff_ms = pool_backoff_for(c->crashes);
+	c->backoff_until = now + c->backoff_ms;
+	return c->backoff_ms != old;
+}
+
+/* A worker has been alive long enough: the crash loop is over. */
+int
+pool_worker_lived(struct pool_ctl *c)
+{
+	long long	old = c->backoff_ms;
+
+	c->crashes = 0;
+	c->backoff_ms = 0;
+	c->backoff_until = 0;
+	return old != 0;
+}
+
+/*
+ * --max-requests with jitter: each worker gets a limit in
+ * [max - max/4, max], spread by r (a random number), so workers started
+ * together don't all recycle together.  Never above what the admin set.
+ */
+long long
+pool_jitter_limit(long long max, unsigned int r)
+{
+	long long	span = max / 4;
+
+	if (max <= 0)
+		return 0;
+	if (span == 0)
+		return max;
+	return max - (long long)(r % (unsigned int)(span + 1));
+}
