@@ -76,7 +76,13 @@ pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
 	short_by = p->min_spare - idle;
 	if (short_by > 0 && room > 0) {
 		if (now >= c->next_spawn_ms) {
-			int n = min3(c->spawn_rate, short_by, room);
+			/*
+			 * The batch is the rate, not the shortfall: idle
+			 * is sampled, and a burst that took every spare is
+			 * likely to take the next ones too (Apache does
+			 * the same).  Surplus is retired later.
+			 */
+			int n = c->spawn_rate < room ? c->spawn_rate : room;
 
 			d->spawn += n;
 			total += n;
