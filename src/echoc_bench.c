@@ -64,7 +64,8 @@
  */
 #define TOKEN_IDX_BITS	20
 #define TOKEN_GEN_MASK	0xfffU
-#define TOKEN(gen, idx)	((uint64_t)((gen) & TOKEN_GEN_MASK) << TOKEN_IDX_BITS | (idx))
+#define TOKEN(gen, idx)	\
+	((uint64_t)((gen) & TOKEN_GEN_MASK) << TOKEN_IDX_BITS | (idx))
 
 enum cstate {
 	S_OFF = 0,	/* no connection and none to come */
@@ -244,6 +245,19 @@ conn_fail(struct bench *b, size_t i, enum bench_err k, int e,
 	conn_next(b, i, k == BERR_LOCAL ? BACKOFF_NS : 0);
 }
 
+/*
+ * A failure inside conn_open itself (socket, connect refusing at once):
+ * trying again at once would recurse, and such failures (no route, no
+ * port, no descriptor) do not clear in a microsecond anyway.
+ */
+static void
+conn_fail_now(struct bench *b, size_t i, int e, const char *what)
+{
+	note_error(b, bench_classify(e), e, what);
+	conn_close(b, i);
+	conn_next(b, i, BACKOFF_NS);
+}
+
 static void
 op_begin(struct bench *b, struct conn *c, int64_t t)
 {
@@ -273,7 +287,7 @@ conn_open(struct bench *b, size_t i)
 	    0);
 	if (c->fd == -1) {
 		e = errno;
-		conn_fail(b, i, bench_classify(e), e, "socket");
+		conn_fail_now(b, i, e, "socket");
 		return;
 	}
 	/* Ping-pong: never let Nagle hold a request back. */
@@ -283,12 +297,12 @@ conn_open(struct bench *b, size_t i)
 	if (connect(c->fd, (struct sockaddr *)&b->addr, b->addrlen) == -1 &&
 	    errno != EINPROGRESS) {
 		e = errno;
-		conn_fail(b, i, bench_classify(e), e, "connect");
+		conn_fail_now(b, i, e, "connect");
 		return;
 	}
 	if (ev_add(b->ep, c->fd, TOKEN(c->gen, i)) == -1) {
 		e = errno;
-		conn_fail(b, i, BERR_LOCAL, e, "event registration");
+		conn_fail_now(b, i, e, "event registration");
 		return;
 	}
 }
@@ -362,7 +376,7 @@ conn_write(struct bench *b, size_t i)
 		if (b->count_bytes)
 			b->r->bytes += (uint64_t)n;
 		if ((size_t)n < want)
-			return 0;	/* the buffer is full: wait for EV_OUT */
+			return 0;	/* buffer full: wait for EV_OUT */
 	}
 	return 0;
 }
@@ -714,7 +728,8 @@ bench_run(const struct echoc_opts *o, struct bench_result *r, char *msg,
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY &&
 	    (rlim_t)o->concurrency + 16 > rl.rlim_cur) {
 		(void)snprintf(msg, msglen, "-c %lld: needs %lld descriptors, "
 		    "but the limit is %llu", o->concurrency,
@@ -782,7 +797,8 @@ bench_run(const struct echoc_opts *o, struct bench_result *r, char *msg,
 			last_tick = b.now;
 		}
 		bench_phase(&b);
-		if (tty && b.now - last_prog >= PROGRESS_NS && b.phase != P_DONE)
+		if (tty && b.now - last_prog >= PROGRESS_NS &&
+		    b.phase != P_DONE)
 			bench_progress(&b, &last_ops, &last_prog);
 	}
 	if (tty)

@@ -22,7 +22,7 @@
 #include "numparse.h"
 
 #define MSEC_DAY	(24LL * 3600 * 1000)
-#define SIZE_MAX_SMALL	(1ULL << 30)	/* conn, rtt, idle: one buffer's worth */
+#define SIZE_MAX_SMALL	(1ULL << 30)	/* conn, rtt, idle */
 #define SIZE_MAX_BULK	(1ULL << 40)
 
 enum {
@@ -188,8 +188,8 @@ echoc_opts_parse(struct echoc_opts *o, int argc, char **argv, char *msg,
 				return usage_err(msg, msglen, "%s %s: %s",
 				    name, optarg, errstr);
 			if (o->size == 0)
-				return usage_err(msg, msglen, "%s %s: too small",
-				    name, optarg);
+				return usage_err(msg, msglen,
+				    "%s %s: too small", name, optarg);
 			got_s = 1;
 			seen_bench_only = "-s";
 			break;
@@ -273,12 +273,14 @@ echoc_opts_parse(struct echoc_opts *o, int argc, char **argv, char *msg,
 		return usage_err(msg, msglen, "%s: unexpected argument "
 		    "(--bench takes no messages)", argv[0]);
 	if (got_d && o->count != 0)
-		return usage_err(msg, msglen, "-n and -d: give one or the other");
+		return usage_err(msg, msglen,
+		    "-n and -d: give one or the other");
 	if (o->mode == ECHOC_BENCH_IDLE && o->count != 0)
 		return usage_err(msg, msglen, "-n: not with --bench=idle "
 		    "(it holds -c connections for -d seconds)");
 	if (o->mode == ECHOC_BENCH_IDLE && got_w)
-		return usage_err(msg, msglen, "--warmup: not with --bench=idle");
+		return usage_err(msg, msglen,
+		    "--warmup: not with --bench=idle");
 	if (!got_s)
 		o->size = o->mode == ECHOC_BENCH_BULK ? 16ULL << 20 : 64;
 	else if (o->mode != ECHOC_BENCH_BULK && o->size > SIZE_MAX_SMALL)

@@ -40,7 +40,7 @@ struct sender {
 	char			 peer[ECHOC_ADDRSTRLEN];
 	char			*out;		/* message + "\n" */
 	size_t			 outcap;
-	char			*in;		/* reply bytes, then leftovers */
+	char			*in;		/* reply, then leftovers */
 	size_t			 inlen, incap;
 	unsigned long		 nmsg;
 	int			 failed;
@@ -159,7 +159,8 @@ tcp_one(struct sender *s, const char *msg, size_t len)
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 			if (wait_fd(s->fd, POLLIN, deadline) == -1) {
 				if (s->inlen > 0)
-					(void)fwrite(s->in, 1, s->inlen, stdout);
+					(void)fwrite(s->in, 1, s->inlen,
+					    stdout);
 				warnx("%s: no reply within %lld ms", s->peer,
 				    s->o->timeout_ms);
 				return -1;
@@ -290,7 +291,7 @@ int
 echoc_send_run(const struct echoc_opts *o)
 {
 	struct sender	 s;
-	char		*line = NULL;
+	char		*line = NULL, *m;
 	size_t		 linecap = 0;
 	ssize_t		 len;
 	int		 i, r = 0;
@@ -301,12 +302,14 @@ echoc_send_run(const struct echoc_opts *o)
 		return 1;
 
 	if (o->messages != NULL) {
-		for (i = 0; i < o->nmessages && r == 0; i++)
-			r = o->udp ?
-			    udp_one(&s, o->messages[i], strlen(o->messages[i])) :
-			    tcp_one(&s, o->messages[i], strlen(o->messages[i]));
+		for (i = 0; i < o->nmessages && r == 0; i++) {
+			m = o->messages[i];
+			r = o->udp ? udp_one(&s, m, strlen(m)) :
+			    tcp_one(&s, m, strlen(m));
+		}
 	} else {
-		while (r == 0 && (len = getline(&line, &linecap, stdin)) != -1) {
+		while (r == 0 &&
+		    (len = getline(&line, &linecap, stdin)) != -1) {
 			if (len > 0 && line[len - 1] == '\n')
 				len--;
 			r = o->udp ? udp_one(&s, line, (size_t)len) :

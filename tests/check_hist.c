@@ -37,7 +37,9 @@ END_TEST
 START_TEST(test_single)
 {
 	struct hist	 h;
-	uint64_t	 vals[] = { 0, 1, 127, 128, 5000, 123456789, 1ULL << 45 };
+	uint64_t	 vals[] = {
+		0, 1, 127, 128, 5000, 123456789, 1ULL << 45
+	};
 	size_t		 i;
 
 	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {

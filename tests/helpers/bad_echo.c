@@ -184,7 +184,8 @@ main(int argc, char *argv[])
 
 	/* UDP on the same port when free; tests that need it check. */
 	ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ufd != -1 && bind(ufd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+	if (ufd != -1 &&
+	    bind(ufd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
 		(void)close(ufd);
 		ufd = -1;
 	}
@@ -219,10 +220,12 @@ main(int argc, char *argv[])
 				(void)conn_io(i, pfd[i + 2].revents);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
-		while (nconn < MAXCONN && (fd = accept(lfd, NULL, NULL)) != -1) {
+		while (nconn < MAXCONN &&
+		    (fd = accept(lfd, NULL, NULL)) != -1) {
 			(void)fcntl(fd, F_SETFL, O_NONBLOCK);
 			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-			if ((conns[nconn] = calloc(1, sizeof(**conns))) == NULL) {
+			conns[nconn] = calloc(1, sizeof(**conns));
+			if (conns[nconn] == NULL) {
 				(void)close(fd);
 				break;
 			}
