@@ -54,7 +54,9 @@ num_parse_msec(const char *s, long long maxsec, long long *out_ms,
 		*errstr = "empty";
 		return -1;
 	}
-	if (!isdigit((unsigned char)*p)) {
+	/* ".5" is a half: allow a missing whole part, not a missing number. */
+	if (!isdigit((unsigned char)*p) &&
+	    !(*p == '.' && isdigit((unsigned char)p[1]))) {
 		*errstr = "invalid";
 		return -1;
 	}

@@ -35,8 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/echo.h"
-#include "../src/linemode.h"
+#include "echo.h"
+#include "linemode.h"
 
 #define MIB		(1024 * 1024)
 #define STUCK_MS	300	/* no POLLOUT this long: the server is stuck */

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/linemode.h"
+#include "linemode.h"
 
 #define T0	((time_t)1000000000)	/* a fixed, ordinary time */
 
