@@ -37,7 +37,7 @@ sdlisten_parse(const char *pid, const char *fds, pid_t self)
 		return -1;
 	if ((pid_t)v != self)
 		return 0;
-	v = strtonum(fds, 0, SDLISTEN_MAX, &e);
+	v = strtonum(fds, 1, SDLISTEN_MAX, &e);	/* 0: as libsystemd */
 	if (e != NULL)
 		return -1;
 	return (int)v;

@@ -74,7 +74,7 @@ START_TEST(test_listen_parse)
 	ck_assert_int_eq(sdlisten_parse("42", NULL, 42), 0);
 	ck_assert_int_eq(sdlisten_parse("42", "2", 42), 2);
 	ck_assert_int_eq(sdlisten_parse("43", "2", 42), 0);
-	ck_assert_int_eq(sdlisten_parse("42", "0", 42), 0);
+	ck_assert_int_eq(sdlisten_parse("42", "0", 42), -1);
 	ck_assert_int_eq(sdlisten_parse("x", "2", 42), -1);
 	ck_assert_int_eq(sdlisten_parse("42", "-1", 42), -1);
 	ck_assert_int_eq(sdlisten_parse("42", "2junk", 42), -1);
@@ -95,6 +95,29 @@ START_TEST(test_listen_names)
 	ck_assert_str_eq(buf, "");
 	sdlisten_name("a-very-long-name-indeed", 0, buf, 8);
 	ck_assert_str_eq(buf, "a-very-");
+}
+END_TEST
+
+START_TEST(test_listen_take_unsets)
+{
+	char	names[4][SDLISTEN_NAMELEN], err[256], pid[32];
+
+	/* Meant for another process: not ours, but gone all the same. */
+	ck_assert_int_eq(setenv("LISTEN_PID", "1", 1), 0);
+	ck_assert_int_eq(setenv("LISTEN_FDS", "2", 1), 0);
+	ck_assert_int_eq(setenv("LISTEN_FDNAMES", "a:b", 1), 0);
+	ck_assert_int_eq(sdlisten_take(names, 4, err, sizeof(err)), 0);
+	ck_assert_ptr_null(getenv("LISTEN_PID"));
+	ck_assert_ptr_null(getenv("LISTEN_FDS"));
+	ck_assert_ptr_null(getenv("LISTEN_FDNAMES"));
+
+	/* Ours, zero sockets: malformed, as libsystemd says too. */
+	(void)snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	ck_assert_int_eq(setenv("LISTEN_PID", pid, 1), 0);
+	ck_assert_int_eq(setenv("LISTEN_FDS", "0", 1), 0);
+	ck_assert_int_eq(sdlisten_take(names, 4, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "LISTEN_FDS"));
+	ck_assert_ptr_null(getenv("LISTEN_FDS"));
 }
 END_TEST
 
@@ -210,6 +233,7 @@ svc_suite(void)
 	tcase_add_test(tc, test_watchdog_parse);
 	tcase_add_test(tc, test_listen_parse);
 	tcase_add_test(tc, test_listen_names);
+	tcase_add_test(tc, test_listen_take_unsets);
 	tcase_add_test(tc, test_classify);
 	tcase_add_test(tc, test_send_to);
 	tcase_add_test(tc, test_privdrop_resolve);
