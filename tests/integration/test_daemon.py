@@ -20,8 +20,13 @@ from svcutil import (ECHOD, TIMEOUT, alive, children, free_port, kill,
 
 
 def read_pid(path):
-    with open(path) as f:
-        return int(f.read().strip())
+    """The pid in a pid file, or None while it is still being written
+    (echod creates it before binding and writes it once serving)."""
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 class Daemon(unittest.TestCase):
@@ -99,7 +104,8 @@ class Daemon(unittest.TestCase):
                              "127.0.0.1:0"], log)
             try:
                 listen_port(log)
-                self.assertEqual(read_pid(pidfile), p.pid)
+                wait_for(lambda: read_pid(pidfile) == p.pid,
+                         "the pid file to name echod")
                 p.send_signal(signal.SIGINT)
                 self.assertEqual(p.wait(timeout=TIMEOUT), 0)
                 self.assertFalse(os.path.exists(pidfile))
