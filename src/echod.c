@@ -1,10 +1,14 @@
 /*
  * echod: a pre-forking TCP/UDP echo daemon (RFC 862).
  *
- * main() only wires things together: parse the command line, bind,
- * set up logging, then hand over to the chosen process model.  Errors
- * before serving go to stderr with err(3)-style messages and a
- * sysexits(3) status; after that, to the log.
+ * main() only wires things together, in this order: parse the command
+ * line; set up logging; find the sockets (inherited from inetd or
+ * systemd, see svc.c, or bound here); with a single inherited connection,
+ * serve it and exit.  Otherwise take the pid file, bind, drop the
+ * master's privileges if it may (svc.c says when), detach with -D, record
+ * the pid, and hand over to the chosen process model.  Errors before
+ * serving reach stderr with a sysexits(3) status (1 for a failed set-up,
+ * 64 for usage); after that, the log.
  */
 #include "config.h"
 
@@ -15,11 +19,14 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "daemonize.h"
 #include "echo.h"
+#include "inetd.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "svc.h"
 
 extern char **environ;
 
@@ -41,8 +48,9 @@ echo_params_from(const struct options *o, struct echo_params *ep)
 int
 main(int argc, char *argv[])
 {
-	char	err[512];
-	int	rc;
+	char		err[512];
+	enum log_dest	dest;
+	int		rc, conn;
 
 	setproctitle_init(argc, argv, environ);
 	options_defaults(&opt);
@@ -61,20 +69,73 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 
-	log_init("echod", opt.log, opt.verbosity);
+	/* stderr may be the client's socket (-i) or go nowhere (-D). */
+	dest = opt.log_set ? opt.log :
+	    opt.inetd || opt.daemonize ? LOG_TO_SYSLOG : LOG_TO_STDERR;
+	log_init("echod", dest, opt.verbosity);
+	/*
+	 * Until serving, start-up errors also reach a terminal: with -D
+	 * always, with -i only if stderr is not a socket (under inetd it is
+	 * the client's connection).
+	 */
+	if (opt.daemonize || (opt.inetd && dest == LOG_TO_SYSLOG &&
+	    sock_classify(STDERR_FILENO) == SOCK_KIND_NOTSOCK))
+		log_set_stderr_too(1);
 	srv.opt = &opt;
 	srv.master_pid = getpid();
 	echo_params_from(&opt, &srv.ep);
-
-	if (listeners_open(&opt, srv.ls, LISTEN_MAX, &srv.nls, err,
-	    sizeof(err)) == -1) {
+	if (svc_init(&srv, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return 1;
 	}
+
+	switch (svc_sockets(&srv, &conn, err, sizeof(err))) {
+	case SVC_CONN:
+		return inetd_serve_conn(&srv, conn);
+	case SVC_ADOPTED:
+		break;
+	case SVC_BIND:
+		/* The pid file first: a second instance names the first. */
+		if (opt.pidfile != NULL && daemon_pidfile_open(opt.pidfile,
+		    err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			return 1;
+		}
+		if (listeners_open(&opt, srv.ls, LISTEN_MAX, &srv.nls, err,
+		    sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			daemon_pidfile_remove();
+			return 1;
+		}
+		break;
+	default:
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (opt.pidfile != NULL && srv.nls > 0 && !daemon_pidfile_open_p() &&
+	    daemon_pidfile_open(opt.pidfile, err, sizeof(err)) == -1)
+		goto fail;
+	if (svc_privdrop_master(&srv, err, sizeof(err)) == -1)
+		goto fail;
+	if (opt.daemonize) {
+		if (daemon_detach(err, sizeof(err)) == -1)
+			goto fail;
+		svc_set_detached(1);
+		srv.master_pid = getpid();
+	}
+	if (daemon_pidfile_write(err, sizeof(err)) == -1)
+		goto fail;
+
 	if (opt.model == MODEL_FORK)
 		rc = model_fork_run(&srv);
 	else
 		rc = model_prefork_run(&srv);
 	listeners_close(srv.ls, srv.nls, 1);
+	daemon_pidfile_remove();
 	return rc;
+fail:
+	log_warnx("%s", err);
+	listeners_close(srv.ls, srv.nls, 1);
+	daemon_pidfile_remove();
+	return 1;
 }

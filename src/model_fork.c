@@ -344,6 +344,8 @@ model_fork_run(struct server *srv)
 					fs.pfd[fs.npfd].fd = fs.kids.tab[i].fd;
 					fs.pfd[fs.npfd++].events = POLLIN;
 				}
+			/* svc hooks: notify STATUS and watchdog ticks. */
+			timeout = server_tick_timeout(srv, timeout);
 			n = poll(fs.pfd, fs.npfd, timeout);
 			if (n == -1 && errno != EINTR)
 				fatal("poll");

@@ -627,6 +627,8 @@ model_prefork_run(struct server *srv)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = pf.wake[0];
 		pfd[1].events = POLLIN;
+		/* svc hooks: notify STATUS and watchdog ticks. */
+		timeout = server_tick_timeout(srv, timeout);
 		n = poll(pfd, 2, timeout);
 		if (n == -1 && errno != EINTR)
 			fatal("poll");

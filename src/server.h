@@ -29,7 +29,24 @@ struct server {
 	void			(*on_stopping)(struct server *);
 	void			(*on_reload)(struct server *, int);	/* 1 begin, 0 end */
 	void			(*child_setup)(struct server *);	/* privsep etc. */
+	/*
+	 * Periodic work (held STATUS=, WATCHDOG=1).  A model calls it once
+	 * per turn of its loop, before it blocks, and blocks no longer than
+	 * the milliseconds it returns (-1: no limit of its own).
+	 */
+	int			(*on_tick)(struct server *);
 };
+
+/* The poll(2) timeout a model should use, given its own and on_tick's. */
+static inline int
+server_tick_timeout(struct server *srv, int timeout)
+{
+	int	t;
+
+	if (srv->on_tick == NULL || (t = srv->on_tick(srv)) < 0)
+		return timeout;
+	return timeout < 0 || t < timeout ? t : timeout;
+}
 
 int	model_fork_run(struct server *);
 int	model_prefork_run(struct server *);
