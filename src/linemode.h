@@ -20,6 +20,7 @@ struct linemode {
 	const char	*prefix;	/* "" when only --timestamp */
 	int		 timestamp;
 	size_t		 len;		/* bytes of the pending line */
+	int		 cr;		/* a "\r" held back: it may end the line */
 	char		 line[LINE_MAX_LEN];
 };
 
@@ -33,12 +34,18 @@ size_t	linemode_format(const struct linemode *, const char *, size_t,
 /*
  * Feed received bytes; for each complete line call emit(arg, answer, len).
  * Returns -1 if emit failed (the caller's write error), else 0.
+ * An answer is one emit call, except when the prefix is longer than
+ * LINE_PREFIX_INLINE: then the prefix comes in a call of its own, just
+ * before the rest (the pieces only ever concatenate).
  */
 int	linemode_feed(struct linemode *, const char *, size_t, time_t,
 	    int (*)(void *, const char *, size_t), void *);
 /* At EOF: answer a pending partial line, if any. */
 int	linemode_finish(struct linemode *, time_t,
 	    int (*)(void *, const char *, size_t), void *);
+
+/* Longest prefix formatted together with the line, on the stack. */
+#define LINE_PREFIX_INLINE	1024
 
 /* Longest answer: prefix + line + " at " + ctime + "\n". */
 #define LINE_ANSWER_MAX(prefixlen)	((prefixlen) + LINE_MAX_LEN + 64)
