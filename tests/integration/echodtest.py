@@ -212,8 +212,13 @@ class Daemon:
 
     READY = r"serving: model="
 
-    def __init__(self, *args, ready=True, timeout=10.0, env=None):
+    def __init__(self, *args, ready=True, timeout=10.0, env=None,
+                 nofile=None):
         self.args = [ECHOD] + [str(a) for a in args]
+        if nofile is not None:
+            # The shell execs echod: same pid, lower fd limit.
+            self.args = ["sh", "-c", 'ulimit -n %d && exec "$0" "$@"'
+                         % nofile] + self.args
         self.lines = []
         self.cond = threading.Condition()
         self.stdout = b""

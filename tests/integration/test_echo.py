@@ -10,6 +10,7 @@ every (model, reap) variant the harness lists.
 
 import os
 import random
+import select
 import signal
 import socket
 import struct
@@ -204,6 +205,91 @@ class EchoTests:
             s.close()
         self.assertEqual(et.echo_once(d.port, b"still here"), b"still here")
         d.wait_status(lambda s: s["open"] == 0, 10, "open=0")
+
+        d.wait_for(r"conn .* end=reset", 5)
+
+    def fill_until_blocked(self, s, pattern, stall=1.0):
+        """Send without reading until the socket stays unwritable for
+        `stall` seconds; how many bytes went."""
+        s.setblocking(False)
+        sent, view = 0, memoryview(pattern)
+        last_progress = time.monotonic()
+        while sent < len(pattern):
+            try:
+                n = s.send(view[sent:sent + 65536])
+                sent += n
+                last_progress = time.monotonic()
+            except BlockingIOError:
+                if time.monotonic() - last_progress > stall:
+                    break
+                select.select([], [s], [], 0.1)
+        s.settimeout(30)
+        return sent
+
+    def test_backpressure(self):
+        # A client that never reads cannot make echod buffer without
+        # bound: sending must stall after roughly the socket buffers.
+        d = self.daemon()
+        pattern = bytes(range(251)) * ((64 << 20) // 251)
+        with et.connect(d.port) as s:
+            sent = self.fill_until_blocked(s, pattern)
+            self.assertLess(sent, len(pattern),
+                            "64 MiB went in without being read back: "
+                            "no backpressure")
+            kid = d.children()[0]
+            with open("/proc/%d/status" % kid) as f:
+                rss = next(int(l.split()[1]) for l in f
+                           if l.startswith("VmRSS:"))
+            self.assertLess(rss, 32 << 10, "child RSS %d KiB" % rss)
+            # Then everything sent so far comes back, in order.
+            s.shutdown(socket.SHUT_WR)
+            got = et.recv_all(s, sent + 1)
+        self.assertEqual(len(got), sent)
+        self.assertTrue(got == pattern[:sent], "stream corrupted")
+
+    def test_idle_timeout(self):
+        d = self.daemon("--idle-timeout=1")
+        with et.connect(d.port) as s:
+            s.sendall(b"then silence")
+            self.assertEqual(et.recv_exact(s, 12), b"then silence")
+            t0 = time.monotonic()
+            self.assertEqual(et.recv_all(s), b"")
+            took = time.monotonic() - t0
+        self.assertGreaterEqual(took, 0.8)
+        self.assertLess(took, 4.0)
+        d.wait_for(r"conn .* in=12 out=12 .* end=idle", 5)
+
+    def test_idle_timeout_while_blocked(self):
+        # SPEC: under backpressure "the idle timeout still applies".
+        d = self.daemon("--idle-timeout=1")
+        pattern = bytes(range(251)) * ((64 << 20) // 251)
+        with et.connect(d.port) as s:
+            sent = self.fill_until_blocked(s, pattern, stall=0.3)
+            self.assertLess(sent, len(pattern))
+            d.wait_for(r"conn .* end=idle", 6)
+        d.wait_status(lambda st: st["open"] == 0, 5, "open=0")
+
+    def test_line_mode(self):
+        d = self.daemon("--prefix=Echo=>")
+        with et.connect(d.port) as s:
+            s.sendall(b"hello\nwor")
+            self.assertEqual(et.recv_exact(s, 12), b"Echo=>hello\n")
+            s.sendall(b"ld\r\nlast")
+            s.shutdown(socket.SHUT_WR)
+            self.assertEqual(et.recv_all(s),
+                             b"Echo=>world\nEcho=>last\n")
+
+    def test_line_mode_timestamp(self):
+        d = self.daemon("--prefix=Echo=>", "--timestamp")
+        got = et.echo_once(d.port, b"hello\n", timeout=10)
+        self.assertRegex(got, rb"^Echo=>hello at (Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
+                         rb"\w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n$")
+
+    def test_empty_connection(self):
+        d = self.daemon()
+        since = d.mark()
+        et.connect(d.port).close()
+        d.wait_for(r"conn .* in=0 out=0 .* end=eof", 5, since)
 
 
 et.parametrise(globals(), EchoTests)

@@ -297,6 +297,41 @@ class ForkModelTests:
         # And the daemon still serves.
         self.assertEqual(et.echo_once(d.port, b"alive"), b"alive")
 
+    def test_fd_exhaustion(self):
+        # With few fds the master must make connections wait in the
+        # backlog (and back off, not spin), never accept and drop them.
+        # With --reap=ignore each child costs the master a pipe fd, so
+        # 12 fds hold only a handful of children at once.
+        d = self.daemon("--delay=0.5", nofile=12)
+        t0 = time.monotonic()
+        res = run_threads(timed_echo, [(d.port, b"fd %d" % i, t0)
+                                       for i in range(12)], 30)
+        self.assertEqual(len(res), 12)
+        st = self.wait_idle(d)
+        self.assertEqual(st["served"], 12)
+        self.assertEqual(st["abnormal"], 0)
+        with open("/proc/%d/stat" % d.pid) as f:
+            ticks = sum(int(x) for x in f.read().rpartition(")")[2]
+                        .split()[11:13])
+        self.assertLess(ticks / os.sysconf("SC_CLK_TCK"), 1.0,
+                        "the master spun while out of fds")
+        self.assertEqual(et.echo_once(d.port, b"after"), b"after")
+
+    def test_other_signals_harmless(self):
+        # HUP reopens the log; TTIN/TTOU size the prefork pool.  None may
+        # stop the fork master (TTIN/TTOU's default action would).
+        d = self.daemon()
+        for sig in (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU,
+                    signal.SIGHUP):
+            d.signal(sig)
+            time.sleep(0.05)
+            st = et._stat(d.pid)
+            self.assertIsNotNone(st)
+            self.assertNotIn(st[0], ("T", "t", "Z"),
+                             "master state %s after %s" % (st[0], sig))
+            self.assertEqual(et.echo_once(d.port, b"hup"), b"hup")
+        self.assertEqual(d.status()["model"], self.model)
+
     def test_no_zombie_between_connections(self):
         # No load, no signal from us: the parent must still reap at once.
         d = self.daemon()
