@@ -146,6 +146,20 @@ class EchoTests:
         self.assertEqual(et.echo_once(p4, b"four"), b"four")
         self.assertEqual(et.echo_once(p6, b"six", host="::1"), b"six")
 
+    def test_name_binds_every_address(self):
+        # "localhost" resolves to 127.0.0.1 and often ::1: each address
+        # is bound, all on the one port the kernel chose for the first.
+        d = self.daemon("-l", "localhost:0")
+        tcp = [a for p, a in d.listening() if p == "tcp"]
+        self.assertGreaterEqual(len(tcp), 1)
+        ports = {int(a.rpartition(":")[2]) for a in tcp}
+        self.assertEqual(len(ports), 1, "ports differ: %r" % tcp)
+        for a in tcp:
+            host = a.rpartition(":")[0].strip("[]")
+            self.assertIn(host, ("127.0.0.1", "::1"))
+            port = int(a.rpartition(":")[2])
+            self.assertEqual(et.echo_once(port, b"lo", host=host), b"lo")
+
     def test_unix_socket(self):
         with tempfile.TemporaryDirectory(prefix="echod-test-") as tmp:
             path = os.path.join(tmp, "echo.sock")

@@ -267,6 +267,38 @@ class ForkModelTests:
             for s in socks:
                 s.close()
 
+    def test_sigint_during_grace(self):
+        d = self.daemon("--delay=30", "--grace=60")
+        with et.connect(d.port, timeout=10) as s:
+            s.sendall(b"slow")
+            et.poll_until(lambda: d.children(), 5, what="a child")
+            d.signal(signal.SIGTERM)
+            d.wait_for(r"graceful stop", 5)
+            t0 = time.monotonic()
+            d.signal(signal.SIGINT)
+            self.assertEqual(d.wait_exit(5), 0)
+            self.assertLess(time.monotonic() - t0, 2.0)
+
+    def test_master_killed_children_follow(self):
+        # SPEC: no child outlives the parent, even one killed with -9.
+        d = self.daemon("--delay=30")
+        socks = [et.connect(d.port, timeout=10) for _ in range(2)]
+        try:
+            for s in socks:
+                s.sendall(b"orphan?")
+            et.poll_until(lambda: len(d.children()) == 2, 5,
+                          what="2 children")
+            kids = [et.proc_identity(k) for k in d.children()]
+            d.signal(signal.SIGKILL)
+            d.wait_exit(5)
+            for k in kids:
+                if k is not None:
+                    et.poll_until(lambda: not et.identity_alive(k), 3.0,
+                                  what="orphan %d to end" % k[0])
+        finally:
+            for s in socks:
+                s.close()
+
     def test_sigint_idle(self):
         d = self.daemon()
         self.assertEqual(et.echo_once(d.port, b"x"), b"x")
