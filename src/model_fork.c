@@ -94,19 +94,13 @@ status_changed(struct fork_state *fs)
 		srv->on_status(srv);
 }
 
+/* p: with --reap=ignore the child's pipe, made by accept_some(); ours. */
 static void
-spawn(struct fork_state *fs, int conn)
+spawn(struct fork_state *fs, int conn, int p[2])
 {
 	struct server	*srv = fs->srv;
-	int		 p[2] = { -1, -1 };
 	pid_t		 pid;
 
-	if (fs->ignore && pipe2(p, O_CLOEXEC) == -1) {
-		log_warn("pipe2");
-		(void)close(conn);
-		ms_ts(now_ms() + PAUSE_MS, &fs->paused_until);
-		return;
-	}
 	switch (pid = fork()) {
 	case -1:
 		srv->st.fork_failed++;
@@ -151,13 +145,28 @@ static void
 accept_some(struct fork_state *fs, int lfd)
 {
 	struct server	*srv = fs->srv;
-	int		 i, conn;
+	int		 i, conn, p[2] = { -1, -1 };
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		if (fs->kids.n >= (size_t)srv->opt->max_children)
-			return;
+			break;
 		if (ts_ms(&fs->paused_until) > now_ms())
-			return;
+			break;
+		/*
+		 * --reap=ignore: each child costs the master one fd, its
+		 * pipe.  Make the pipe before accepting, so that running out
+		 * of fds leaves the connection waiting in the kernel's
+		 * backlog; making it after, as this once did, accepted the
+		 * connection only to reset it (one every PAUSE_MS).
+		 */
+		if (fs->ignore && p[0] == -1 && pipe2(p, O_CLOEXEC) == -1) {
+			if (!fs->pause_logged)
+				log_warn("pipe2");
+			fs->pause_logged = 1;
+			ms_ts(now_ms() + PAUSE_MS, &fs->paused_until);
+			srv->st.backoff_ms = PAUSE_MS;
+			break;
+		}
 		conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn == -1) {
 			switch (errno) {
@@ -166,7 +175,7 @@ accept_some(struct fork_state *fs, int lfd)
 			case EWOULDBLOCK:
 #endif
 			case EINTR:
-				return;
+				goto out;
 			case ECONNABORTED:
 			case EPROTO:
 			case EPERM:	/* firewall */
@@ -181,15 +190,22 @@ accept_some(struct fork_state *fs, int lfd)
 					log_warn("accept");
 				fs->pause_logged = 1;
 				ms_ts(now_ms() + PAUSE_MS, &fs->paused_until);
-				return;
+				goto out;
 			default:
 				srv->st.accept_failed++;
 				log_warn("accept");
-				return;
+				goto out;
 			}
 		}
 		fs->pause_logged = 0;
-		spawn(fs, conn);
+		spawn(fs, conn, p);	/* the pipe is the child's now */
+		p[0] = p[1] = -1;
+	}
+out:
+	/* Hold no spare pipe between turns (the fd count stays exact). */
+	if (p[0] != -1) {
+		(void)close(p[0]);
+		(void)close(p[1]);
 	}
 }
 

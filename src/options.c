@@ -114,6 +114,30 @@ optname(int c)
 	return "?";
 }
 
+/*
+ * glibc answers "--udp=yes" (a value given to a flag) with '?' and
+ * optopt set to the flag's val, so without this the message would be
+ * "unknown option -u" for an option that exists.  True if arg is
+ * "--NAME=..." where NAME is (an abbreviation of) the flag whose val is c.
+ */
+static int
+flag_given_value(const char *arg, int c)
+{
+	const struct option	*lo;
+	const char		*eq;
+	size_t			 len;
+
+	if (c == 0 || strncmp(arg, "--", 2) != 0 ||
+	    (eq = strchr(arg, '=')) == NULL)
+		return 0;
+	len = (size_t)(eq - arg - 2);
+	for (lo = longopts; lo->name != NULL; lo++)
+		if (lo->val == c && lo->has_arg == no_argument &&
+		    len > 0 && strncmp(arg + 2, lo->name, len) == 0)
+			return 1;
+	return 0;
+}
+
 static enum opt_result
 usage_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -342,6 +366,10 @@ options_parse(struct options *o, int argc, char **argv, char *err,
 			    "option %s needs a value", argv[optind - 1]);
 		case '?':
 		default:
+			if (flag_given_value(argv[optind - 1], optopt))
+				return usage_err(err, errlen,
+				    "option --%s takes no value: \"%s\"",
+				    optname(optopt), argv[optind - 1]);
 			if (optopt != 0 && optopt < 256)
 				return usage_err(err, errlen,
 				    "unknown option -%c", optopt);
