@@ -378,13 +378,18 @@ maintain(struct prefork *pf)
 		for (k = 0; k < pf->sb.nslots; k++) {
 			struct slot *s = &pf->sb.slot[k];
 
-			if (s->pid != 0 && s->state != SLOT_STARTING &&
-			    now - s->start_ms >= POOL_EARLY_DEATH_MS) {
+			if (s->pid == 0 || s->state == SLOT_STARTING)
+				continue;
+			if (now - s->start_ms >= POOL_EARLY_DEATH_MS) {
 				if (pool_worker_lived(&pf->ctl))
 					log_info("workers live again: "
 					    "respawn backoff over");
 				break;
 			}
+			/* Look again the moment it has proven itself. */
+			if (s->start_ms + POOL_EARLY_DEATH_MS < pf->dec.wake_ms)
+				pf->dec.wake_ms = s->start_ms +
+				    POOL_EARLY_DEATH_MS;
 		}
 	}
 }

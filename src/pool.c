@@ -173,5 +173,11 @@ pool_jitter_limit(long long max, unsigned int r)
 		return 0;
 	if (span == 0)
 		return max;
-	return max - (long long)(r % (unsigned int)(span + 1));
+	/*
+	 * In 64 bits: --max-requests goes up to 10^12, and span + 1 cast
+	 * to unsigned int wrapped, to 0 for max = 4 * (2^32 - 1): a
+	 * division by zero (SIGFPE) in every worker at start.
+	 */
+	return max - (long long)((unsigned long long)r %
+	    (unsigned long long)(span + 1));
 }
