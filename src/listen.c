@@ -179,18 +179,25 @@ listeners_open(const struct options *o, struct listener *ls, size_t max,
 				goto fail;
 			if (path == NULL)
 				port = get_port(ls[*nls].fd);
+			ls[*nls].port_chosen = specs[i].port == 0 &&
+			    path == NULL;
 			(*nls)++;
 			if (o->udp && path == NULL) {
 				set_port(&binds[j].ss, port);
 				if (open_one(&binds[j], SOCK_DGRAM, &ls[*nls],
 				    NULL, err, errlen) == -1)
 					goto fail;
+				ls[*nls].port_chosen = specs[i].port == 0;
 				(*nls)++;
 			}
 		}
 	}
+	/* A port the kernel chose is news even to a -q user. */
 	for (i = 0; i < *nls; i++)
-		log_info("listening on %s", ls[i].name);
+		if (ls[i].port_chosen)
+			log_notice("listening on %s", ls[i].name);
+		else
+			log_info("listening on %s", ls[i].name);
 	return 0;
 fail:
 	listeners_close(ls, *nls, 1);

@@ -24,6 +24,7 @@ struct listener {
 	int	socktype;	/* SOCK_STREAM or SOCK_DGRAM */
 	int	family;
 	int	owned_path;	/* we created path: unlink it at exit */
+	int	port_chosen;	/* asked for port 0: the kernel chose */
 	char	name[ADDR_STRLEN + 120];	/* "tcp 127.0.0.1:7" */
 	char	path[sizeof(((struct addr_spec *)0)->path)];
 };
