@@ -29,7 +29,14 @@ struct server {
 	void			(*on_stopping)(struct server *);
 	void			(*on_reload)(struct server *, int);	/* 1 begin, 0 end */
 	void			(*child_setup)(struct server *);	/* privsep etc. */
+	/* issue #5: per-source limits and shared counters (limit.h) */
+	struct limits		*lim;		/* NULL: none (inetd mode) */
 };
+
+/* child_init()'s second argument: what the new process will serve. */
+#define CHILD_CONN	0	/* fork-model child: one connection */
+#define CHILD_WORKER	1	/* prefork worker: the stream listeners */
+#define CHILD_UDP	2	/* the UDP worker: the datagram sockets */
 
 int	model_fork_run(struct server *);
 int	model_prefork_run(struct server *);
