@@ -177,8 +177,16 @@ reply_cmsg(struct msghdr *in, unsigned char *out)
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			if (IN_MULTICAST(ntohl(pi.ipi_addr.s_addr)) ||
-			    pi.ipi_addr.s_addr == htonl(INADDR_BROADCAST) ||
-			    pi.ipi_addr.s_addr != pi.ipi_spec_dst.s_addr)
+			    pi.ipi_addr.s_addr == htonl(INADDR_BROADCAST))
+				return -1;
+			/*
+			 * Queued before IP_PKTINFO was on (an adopted
+			 * socket): no local address known, let the kernel
+			 * choose.
+			 */
+			if (pi.ipi_spec_dst.s_addr == INADDR_ANY)
+				return 0;
+			if (pi.ipi_addr.s_addr != pi.ipi_spec_dst.s_addr)
 				return -1;
 			pi.ipi_ifindex = 0;
 			pi.ipi_spec_dst = pi.ipi_addr;
