@@ -129,13 +129,16 @@ class CliFuzz(unittest.TestCase):
                                  stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
             try:
-                out, err = p.communicate(timeout=1.5 * SLOW)
+                out, err = p.communicate(timeout=3 * SLOW)
             except subprocess.TimeoutExpired:
-                # A valid vector: the daemon runs.  Stop it.
+                # A valid vector (the daemon runs), or a slow start
+                # (sanitizers, a loaded machine): stop it.  Dying of
+                # our own signal before its handler is set is fine.
                 started += 1
-                p.send_signal(signal.SIGINT)
+                p.send_signal(signal.SIGTERM)
                 out, err = p.communicate(timeout=10 * SLOW)
-                self.assertEqual(p.returncode, 0, (argv, err))
+                self.assertIn(p.returncode, (0, -signal.SIGTERM),
+                              (argv, err))
                 continue
             self.assertGreaterEqual(p.returncode, 0,
                                     "signal %d on %r" % (-p.returncode,
