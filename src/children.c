@@ -46,6 +46,7 @@ children_add(struct children *c, pid_t pid, int fd)
 	ch = &c->tab[c->n++];
 	ch->pid = pid;
 	ch->fd = fd;
+	ch->ticket = 0;
 	(void)clock_gettime(CLOCK_MONOTONIC, &ch->start);
 	return 0;
 }
@@ -55,6 +56,8 @@ children_forget_index(struct children *c, size_t i, struct child *out)
 {
 	if (i >= c->n)
 		fatalx("%s: index %zu of %zu", __func__, i, c->n);
+	if (c->on_forget != NULL)		/* issue #5 */
+		c->on_forget(c->hook_arg, &c->tab[i]);
 	if (out != NULL)
 		*out = c->tab[i];
 	c->tab[i] = c->tab[--c->n];
@@ -105,9 +108,15 @@ children_reap(struct children *c, struct stats *st)
 	size_t		 n = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (children_forget_pid(c, pid, &ch) == -1)
+		if (children_forget_pid(c, pid, &ch) == -1) {
+			/* issue #5: the UDP worker is not in the table. */
+			if (c->on_stray != NULL &&
+			    c->on_stray(c->hook_arg, pid, status)) {
+				n++;
+				continue;
+			}
 			log_debug("reaped unknown child %ld", (long)pid);
-		else if (ch.fd != -1)
+		} else if (ch.fd != -1)
 			(void)close(ch.fd);
 		(void)children_account(st, pid, status);
 		n++;

@@ -22,12 +22,22 @@ struct child {
 	pid_t		pid;
 	int		fd;		/* --reap=ignore: pipe read end; else -1 */
 	struct timespec	start;
+	int		ticket;		/* limit.h: --per-ip entry, 0: none */
 };
 
 struct children {
 	struct child	*tab;
 	size_t		 cap;
 	size_t		 n;
+	/*
+	 * issue #5: optional hooks, NULL unless the model sets them.
+	 * on_forget sees every child as it leaves the table (either reap
+	 * mode); on_stray sees a waitpid() answer for a pid not in the
+	 * table and returns 1 if it has accounted it (the UDP worker).
+	 */
+	void		(*on_forget)(void *, struct child *);
+	int		(*on_stray)(void *, pid_t, int);
+	void		*hook_arg;
 };
 
 int	children_init(struct children *, size_t);

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "harden.h"
+#include "limit.h"
 #include "log.h"
 #include "server.h"
 #include "sig.h"
@@ -71,6 +73,8 @@ conn_serve(const struct server *srv, int fd)
 	memset(&res, 0, sizeof(res));
 	echo_serve(fd, &srv->ep, &res);
 	(void)close(fd);
+	if (res.end == ECHO_END_IDLE)		/* issue #5: counted */
+		limits_count_idle(srv);
 	if (verbose)
 		log_conn("conn %s -> %s in=%llu out=%llu time=%.3fs end=%s%s%s",
 		    peer, local, (unsigned long long)res.bytes_in,
@@ -83,7 +87,10 @@ conn_serve(const struct server *srv, int fd)
 /*
  * A new child: defaults for signals, none of the master's sockets, and
  * death with the master (no child outlives it).  A fork-model child
- * drops the listeners; a prefork worker keeps them to accept on.
+ * (CHILD_CONN) drops the listeners; a prefork worker (CHILD_WORKER)
+ * keeps the stream ones to accept on, the UDP worker (CHILD_UDP) the
+ * datagram ones.  Then privileges go (child_setup) and, last, whatever
+ * else the process does not need (harden_child, issue #5).
  */
 void
 child_init(struct server *srv, int keep_listeners)
@@ -97,11 +104,14 @@ child_init(struct server *srv, int keep_listeners)
 	/* The master may have died before prctl took hold. */
 	if (getppid() != srv->master_pid)
 		_exit(0);
-	for (i = 0; i < srv->nls && !keep_listeners; i++)
-		if (srv->ls[i].fd != -1) {
+	for (i = 0; i < srv->nls; i++)
+		if (srv->ls[i].fd != -1 && (keep_listeners == CHILD_CONN ||
+		    (srv->ls[i].socktype == SOCK_DGRAM) !=
+		    (keep_listeners == CHILD_UDP))) {
 			(void)close(srv->ls[i].fd);
 			srv->ls[i].fd = -1;
 		}
 	if (srv->child_setup != NULL)
 		srv->child_setup(srv);
+	harden_child(srv, keep_listeners);	/* after the privilege drop */
 }

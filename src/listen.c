@@ -114,6 +114,16 @@ open_one(struct addr_bind *b, int socktype, struct listener *l,
 		(void)close(fd);
 		return -1;
 	}
+	/*
+	 * issue #5: the UDP worker answers from the address each datagram
+	 * was sent to (udp.c); on before bind, so no datagram is queued
+	 * without it.
+	 */
+	if (socktype == SOCK_DGRAM && b->ss.ss_family == AF_INET)
+		(void)setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	else if (socktype == SOCK_DGRAM && b->ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
+		    sizeof(on));
 	if (path != NULL && unlink_stale(path, err, errlen) == -1) {
 		(void)close(fd);
 		return -1;

@@ -33,12 +33,16 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "harden.h"
+#include "limit.h"
 #include "log.h"
 #include "server.h"
 #include "sig.h"
+#include "udp.h"
 
 #define ACCEPT_BURST	32	/* accepts per listener per turn */
 #define PAUSE_MS	100	/* after EMFILE or a failed fork */
+#define FORK_BACKOFF_MAX_MS	1000	/* failed forks: 100 ms doubling to this */
 
 struct fork_state {
 	struct server	*srv;
@@ -50,6 +54,9 @@ struct fork_state {
 	struct timespec	 deadline;	/* graceful stop ends */
 	struct timespec	 paused_until;
 	int		 pause_logged;
+	long long	 fork_backoff;	/* issue #5: after failed forks, 0: none */
+	struct udpw	 udp;		/* issue #5: the UDP worker */
+	size_t		 udp_pfd;	/* its pipe's poll slot, 0: none */
 };
 
 static long long
@@ -90,13 +97,14 @@ status_changed(struct fork_state *fs)
 	srv->st.busy = (int)fs->kids.n;
 	srv->st.open = (int)fs->kids.n;
 	srv->st.idle = 0;
+	limits_fold(srv, &srv->st);		/* issue #5 */
 	if (srv->on_status != NULL)
 		srv->on_status(srv);
 }
 
 /* p: with --reap=ignore the child's pipe, made by accept_some(); ours. */
 static void
-spawn(struct fork_state *fs, int conn, int p[2])
+spawn(struct fork_state *fs, int conn, int p[2], int ticket)
 {
 	struct server	*srv = fs->srv;
 	pid_t		 pid;
@@ -104,15 +112,24 @@ spawn(struct fork_state *fs, int conn, int p[2])
 	switch (pid = fork()) {
 	case -1:
 		srv->st.fork_failed++;
-		log_warn("fork");
 		(void)close(conn);
+		limits_release(srv, &ticket);
 		if (p[0] != -1) {
 			(void)close(p[0]);
 			(void)close(p[1]);
 		}
-		/* Keep reaping and serving; try again shortly. */
-		ms_ts(now_ms() + PAUSE_MS, &fs->paused_until);
-		srv->st.backoff_ms = PAUSE_MS;
+		/*
+		 * Keep reaping and serving; stop accepting for 100 ms,
+		 * doubling while forks keep failing (issue #5), so a
+		 * process limit costs one failed fork per pause, not a
+		 * fork per queued client.
+		 */
+		fs->fork_backoff = fs->fork_backoff == 0 ? PAUSE_MS :
+		    fs->fork_backoff * 2 > FORK_BACKOFF_MAX_MS ?
+		    FORK_BACKOFF_MAX_MS : fs->fork_backoff * 2;
+		log_warn("fork: accepting again in %lld ms", fs->fork_backoff);
+		ms_ts(now_ms() + fs->fork_backoff, &fs->paused_until);
+		srv->st.backoff_ms = (long)fs->fork_backoff;
 		return;
 	case 0: {
 		size_t	i;
@@ -123,7 +140,9 @@ spawn(struct fork_state *fs, int conn, int p[2])
 				(void)close(fs->kids.tab[i].fd);
 		if (p[0] != -1)
 			(void)close(p[0]);
-		child_init(srv, 0);
+		harden_keep_fd(conn);		/* issue #5: all else goes */
+		harden_keep_fd(p[1]);
+		child_init(srv, CHILD_CONN);
 		setproctitle("child %s", "serving");
 		conn_serve(srv, conn);
 		_exit(0);
@@ -137,15 +156,19 @@ spawn(struct fork_state *fs, int conn, int p[2])
 		(void)close(p[1]);
 	if (children_add(&fs->kids, pid, p[0]) == -1)
 		fatalx("%s: child table full (%zu)", __func__, fs->kids.n);
+	fs->kids.tab[fs->kids.n - 1].ticket = ticket;	/* released at reap */
 	srv->st.served++;
 	srv->st.backoff_ms = 0;
+	fs->fork_backoff = 0;
 }
 
 static void
 accept_some(struct fork_state *fs, int lfd)
 {
-	struct server	*srv = fs->srv;
-	int		 i, conn, p[2] = { -1, -1 };
+	struct server		*srv = fs->srv;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	int			 i, conn, ticket, p[2] = { -1, -1 };
 
 	for (i = 0; i < ACCEPT_BURST; i++) {
 		if (fs->kids.n >= (size_t)srv->opt->max_children)
@@ -167,7 +190,9 @@ accept_some(struct fork_state *fs, int lfd)
 			srv->st.backoff_ms = PAUSE_MS;
 			break;
 		}
-		conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		sslen = sizeof(ss);
+		conn = accept4(lfd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_CLOEXEC);
 		if (conn == -1) {
 			switch (errno) {
 			case EAGAIN:
@@ -198,7 +223,13 @@ accept_some(struct fork_state *fs, int lfd)
 			}
 		}
 		fs->pause_logged = 0;
-		spawn(fs, conn, p);	/* the pipe is the child's now */
+		/* issue #5: --per-ip and --rate, decided here, exactly. */
+		if (limits_admit(srv, (struct sockaddr *)&ss, sslen,
+		    &ticket) == -1) {
+			(void)close(conn);
+			continue;	/* the pipe waits for the next one */
+		}
+		spawn(fs, conn, p, ticket);	/* the pipe is the child's now */
 		p[0] = p[1] = -1;
 	}
 out:
@@ -219,6 +250,10 @@ pipes_check(struct fork_state *fs, size_t first)
 	for (k = first; k < fs->npfd; k++) {
 		if ((fs->pfd[k].revents & (POLLHUP | POLLIN | POLLERR)) == 0)
 			continue;
+		if (k == fs->udp_pfd) {		/* issue #5 */
+			udpw_gone(fs->srv, &fs->udp, now_ms());
+			continue;
+		}
 		for (j = 0; j < fs->kids.n; j++)
 			if (fs->kids.tab[j].fd == fs->pfd[k].fd)
 				break;
@@ -244,6 +279,7 @@ stop_begin(struct fork_state *fs, int how)
 		listeners_close(srv->ls, srv->nls, 1);
 	}
 	fs->stopping = how;
+	udpw_signal(&fs->udp, how == SIGTERM ? SIGTERM : SIGKILL);
 	if (how == SIGTERM) {
 		log_info("graceful stop: %zu open connection%s, grace %ds",
 		    fs->kids.n, fs->kids.n == 1 ? "" : "s", srv->opt->grace);
@@ -260,7 +296,7 @@ static void
 handle_signals(struct fork_state *fs)
 {
 	struct server	*srv = fs->srv;
-	char		 line[512];
+	char		 line[1024];
 
 	if (sig_got_chld) {
 		sig_got_chld = 0;
@@ -296,6 +332,24 @@ handle_signals(struct fork_state *fs)
 	sig_got_ttin = sig_got_ttou = 0;
 }
 
+/* issue #5: a child leaves the table: its --per-ip count goes. */
+static void
+fork_forget(void *arg, struct child *ch)
+{
+	struct fork_state	*fs = arg;
+
+	limits_release(fs->srv, &ch->ticket);
+}
+
+/* issue #5: waitpid() found a pid that is no connection's child. */
+static int
+fork_stray(void *arg, pid_t pid, int status)
+{
+	struct fork_state	*fs = arg;
+
+	return udpw_reaped(fs->srv, &fs->udp, pid, status, now_ms());
+}
+
 int
 model_fork_run(struct server *srv)
 {
@@ -309,7 +363,14 @@ model_fork_run(struct server *srv)
 	fs.ignore = srv->opt->reap == REAP_IGNORE;
 	if (children_init(&fs.kids, (size_t)srv->opt->max_children) == -1)
 		fatal("children table");
-	fs.pfd = reallocarray(NULL, 1 + srv->nls + fs.kids.cap,
+	/* issue #5: limits, shared counters, the UDP worker */
+	if (limits_setup(srv) == -1)
+		fatal("limits");
+	fs.kids.on_forget = fork_forget;
+	fs.kids.on_stray = fork_stray;
+	fs.kids.hook_arg = &fs;
+	udpw_init(&fs.udp);
+	fs.pfd = reallocarray(NULL, 1 + srv->nls + fs.kids.cap + 1,
 	    sizeof(*fs.pfd));
 	if (fs.pfd == NULL)
 		fatal("poll set");
@@ -322,7 +383,7 @@ model_fork_run(struct server *srv)
 
 	for (;;) {
 		nkids_before = fs.kids.n;
-		if (fs.stopping && fs.kids.n == 0)
+		if (fs.stopping && fs.kids.n == 0 && fs.udp.pid == 0)
 			break;
 		fs.npfd = 0;
 		fs.pfd[fs.npfd].fd = sig_pipe_fd();
@@ -348,9 +409,17 @@ model_fork_run(struct server *srv)
 				log_info("grace over: ending %zu children",
 				    fs.kids.n);
 				children_signal(&fs.kids, SIGKILL);
+				udpw_signal(&fs.udp, SIGKILL);
 				fs.stopping = SIGINT;
 			} else
 				timeout = (int)left;
+		}
+		{
+			/* issue #5: (re)start the UDP worker when due. */
+			int ut = udpw_maintain(srv, &fs.udp, fs.ignore, t);
+
+			if (ut >= 0 && (timeout < 0 || ut < timeout))
+				timeout = ut;
 		}
 		{
 			size_t first = fs.npfd;
@@ -360,6 +429,12 @@ model_fork_run(struct server *srv)
 					fs.pfd[fs.npfd].fd = fs.kids.tab[i].fd;
 					fs.pfd[fs.npfd++].events = POLLIN;
 				}
+			fs.udp_pfd = 0;
+			if (fs.udp.fd != -1) {		/* issue #5 */
+				fs.udp_pfd = fs.npfd;
+				fs.pfd[fs.npfd].fd = fs.udp.fd;
+				fs.pfd[fs.npfd++].events = POLLIN;
+			}
 			/* svc hooks: notify STATUS and watchdog ticks. */
 			timeout = server_tick_timeout(srv, timeout);
 			n = poll(fs.pfd, fs.npfd, timeout);
@@ -381,6 +456,7 @@ model_fork_run(struct server *srv)
 			update_title(&fs);
 		}
 	}
+	limits_fold(srv, &srv->st);
 	log_info("stopped: served=%llu reaped=%llu abnormal=%llu",
 	    (unsigned long long)srv->st.served,
 	    (unsigned long long)srv->st.reaped,

@@ -44,11 +44,14 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "harden.h"
+#include "limit.h"
 #include "log.h"
 #include "pool.h"
 #include "scoreboard.h"
 #include "server.h"
 #include "sig.h"
+#include "udp.h"
 
 #define ACCEPT_TIMEOUT_MS	1000
 
@@ -65,6 +68,7 @@ struct prefork {
 	uint64_t		 served_gone;	/* by workers already reaped */
 	int			 one_listener;	/* blocking accept4 */
 	int			 last_total, last_idle, last_busy;
+	struct udpw		 udp;		/* issue #5: the UDP worker */
 };
 
 static volatile sig_atomic_t worker_stop;
@@ -181,17 +185,21 @@ worker_main(struct prefork *pf, struct slot *me)
 	long long		 limit;
 	int			 ep = -1, conn, emfile_logged = 0;
 
-	child_init(srv, 1);
-	(void)close(pf->wake[0]);
-	worker_signals();
 #ifdef ECHOD_TEST_HOOKS
-	worker_test_crash();
+	worker_test_crash();		/* before seccomp: it needs setrlimit */
 #endif
+	/* What needs syscalls the seccomp filter forbids comes first. */
 	if (!pf->one_listener && (ep = worker_epoll(srv)) == -1) {
 		log_warn("worker: epoll");
 		_exit(2);
 	}
 	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
+	if (ep != -1)
+		harden_keep_fd(ep);
+	harden_keep_fd(pf->wake[1]);	/* issue #5: the rest is closed */
+	child_init(srv, CHILD_WORKER);
+	(void)close(pf->wake[0]);
+	worker_signals();
 	setproctitle("worker idle");
 	slot_set_state(&pf->sb, me, SLOT_IDLE);
 
@@ -227,11 +235,22 @@ worker_main(struct prefork *pf, struct slot *me)
 			}
 		}
 		emfile_logged = 0;
+		/*
+		 * issue #5: --per-ip/--rate through the shared table; the
+		 * ticket lands in our slot under its lock, so the master
+		 * can release it if we die mid-connection.
+		 */
+		if (limits_admit(srv, (struct sockaddr *)&ss, len,
+		    &me->lim_ticket) == -1) {
+			(void)close(conn);
+			continue;
+		}
 		slot_set_state(&pf->sb, me, SLOT_BUSY);
 		(void)addr_ntop((struct sockaddr *)&ss, len, me->peer,
 		    sizeof(me->peer));
 		setproctitle("worker %s", me->peer);
 		conn_serve(srv, conn);
+		limits_release(srv, &me->lim_ticket);
 		me->served++;
 		if (limit > 0 && (long long)me->served >= limit)
 			break;
@@ -283,6 +302,7 @@ master_status(struct prefork *pf, int force)
 	srv->st.open = busy;
 	srv->st.served = served;
 	srv->st.backoff_ms = (long)pf->ctl.backoff_ms;
+	limits_fold(srv, &srv->st);		/* issue #5 */
 	if (force || total != pf->last_total || idle != pf->last_idle ||
 	    busy != pf->last_busy) {
 		pf->last_total = total;
@@ -404,6 +424,8 @@ reap(struct prefork *pf)
 	long long	 now = now_ms();
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (udpw_reaped(srv, &pf->udp, pid, status, now))
+			continue;		/* issue #5 */
 		if ((s = scoreboard_find(&pf->sb, pid)) == NULL) {
 			log_debug("reaped unknown child %ld", (long)pid);
 			srv->st.reaped++;
@@ -419,6 +441,8 @@ reap(struct prefork *pf)
 			(void)__atomic_sub_fetch(&pf->sb.hdr->idle, 1,
 			    __ATOMIC_RELAXED);
 		pf->served_gone += s->served;
+		/* issue #5: died holding a --per-ip count: give it back. */
+		limits_release(srv, &s->lim_ticket);
 		if (!pf->stopping && pool_worker_exited(&pf->ctl, abnormal,
 		    now - s->start_ms, now)) {
 			if (pf->ctl.backoff_ms > 0)
@@ -470,6 +494,7 @@ stop_begin(struct prefork *pf, int how)
 		log_info("fast stop");
 		signal_all(pf, SIGKILL);
 	}
+	udpw_signal(&pf->udp, how == SIGTERM ? SIGTERM : SIGKILL);
 	master_status(pf, 1);
 }
 
@@ -505,7 +530,7 @@ static void
 handle_signals(struct prefork *pf)
 {
 	struct server	*srv = pf->srv;
-	char		 line[512];
+	char		 line[1024];
 
 	if (sig_got_chld) {
 		sig_got_chld = 0;
@@ -600,6 +625,10 @@ model_prefork_run(struct server *srv)
 	pf.sb.hdr->min_spare = srv->opt->min_spare;
 	listeners_prepare(&pf);
 	(void)sig_init(0);
+	/* issue #5: limits, shared counters, the UDP worker */
+	if (limits_setup(srv) == -1)
+		fatal("limits");
+	udpw_init(&pf.udp);
 
 	maintain(&pf);
 	master_status(&pf, 1);
@@ -612,7 +641,7 @@ model_prefork_run(struct server *srv)
 
 	for (;;) {
 		master_counts(&pf, &active, &idle, &alive);
-		if (pf.stopping && alive == 0)
+		if (pf.stopping && alive == 0 && pf.udp.pid == 0)
 			break;
 		t = now_ms();
 		timeout = -1;
@@ -621,12 +650,19 @@ model_prefork_run(struct server *srv)
 				log_info("grace over: killing %d busy workers",
 				    alive);
 				signal_all(&pf, SIGKILL);
+				udpw_signal(&pf.udp, SIGKILL);
 				pf.stopping = SIGINT;
 			} else
 				timeout = (int)(pf.deadline - t);
 		} else if (!pf.stopping) {
+			int ut;
+
 			wake = pf.dec.wake_ms;
 			timeout = wake > t ? (int)(wake - t) : 0;
+			/* issue #5: (re)start the UDP worker when due. */
+			ut = udpw_maintain(srv, &pf.udp, 0, t);
+			if (ut >= 0 && ut < timeout)
+				timeout = ut;
 		}
 		pfd[0].fd = sig_pipe_fd();
 		pfd[0].events = POLLIN;
@@ -649,6 +685,7 @@ model_prefork_run(struct server *srv)
 		maintain(&pf);
 		master_status(&pf, 0);
 	}
+	limits_fold(srv, &srv->st);
 	log_info("stopped: served=%llu reaped=%llu abnormal=%llu",
 	    (unsigned long long)srv->st.served,
 	    (unsigned long long)srv->st.reaped,

@@ -37,6 +37,7 @@ struct slot {
 	volatile int	state;		/* worker (enum slot_state) */
 	volatile uint64_t served;	/* worker */
 	char		peer[SLOT_PEERLEN];	/* worker */
+	int		lim_ticket;	/* issue #5: limit.h, under its lock */
 };
 
 struct scoreboard_hdr {

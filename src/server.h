@@ -35,6 +35,8 @@ struct server {
 	 * the milliseconds it returns (-1: no limit of its own).
 	 */
 	int			(*on_tick)(struct server *);
+	/* issue #5: per-source limits and shared counters (limit.h) */
+	struct limits		*lim;		/* NULL: none (inetd mode) */
 };
 
 /* The poll(2) timeout a model should use, given its own and on_tick's. */
@@ -47,6 +49,11 @@ server_tick_timeout(struct server *srv, int timeout)
 		return timeout;
 	return timeout < 0 || t < timeout ? t : timeout;
 }
+
+/* child_init()'s second argument: what the new process will serve. */
+#define CHILD_CONN	0	/* fork-model child: one connection */
+#define CHILD_WORKER	1	/* prefork worker: the stream listeners */
+#define CHILD_UDP	2	/* the UDP worker: the datagram sockets */
 
 int	model_fork_run(struct server *);
 int	model_prefork_run(struct server *);

@@ -30,6 +30,15 @@ struct stats {
 	uint64_t	accept_failed;
 	uint64_t	udp_in;
 	uint64_t	udp_dropped;
+	/* issue #5, limit.h: appended, in status-line order */
+	uint64_t	refused_full;	/* limit table full */
+	uint64_t	idle_closed;	/* --idle-timeout closes */
+	uint64_t	udp_out;
+	uint64_t	udp_dropped_port;	/* a service port as source */
+	uint64_t	udp_dropped_addr;	/* broadcast, multicast, mapped */
+	uint64_t	udp_dropped_rate;	/* --udp-rate */
+	uint64_t	udp_dropped_size;	/* too large or send failed */
+	uint64_t	udp_restarts;	/* UDP worker respawns */
 };
 
 size_t	stats_format(const struct stats *, const char *, char *, size_t);
