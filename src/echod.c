@@ -26,6 +26,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "udp.h"
 #include "svc.h"
 
 extern char **environ;
@@ -92,6 +93,9 @@ main(int argc, char *argv[])
 	switch (svc_sockets(&srv, &conn, err, sizeof(err))) {
 	case SVC_CONN:
 		return inetd_serve_conn(&srv, conn);
+	case SVC_DGRAM:
+		/* Drops privileges and confines itself like a UDP worker. */
+		return udp_serve_fd(&srv, conn) == -1 ? 1 : 0;
 	case SVC_ADOPTED:
 		break;
 	case SVC_BIND:

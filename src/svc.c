@@ -198,11 +198,7 @@ svc_sockets(struct server *srv, int *connfd, char *err, size_t errlen)
 	case SOCK_KIND_CONN:
 		break;
 	case SOCK_KIND_DGRAM:
-		/* XXX the UDP engine (another issue) serves this. */
-		(void)snprintf(err, errlen, "-i: standard input is a "
-		    "datagram socket (inetd dgram wait), and this echod "
-		    "has no UDP echo yet");
-		return -1;
+		break;		/* inetd dgram wait: udp_serve_fd() */
 	case SOCK_KIND_NOTSOCK:
 		(void)snprintf(err, errlen, "-i: standard input is not a "
 		    "socket (%s): run echod -i from inetd, xinetd or a "
@@ -218,9 +214,9 @@ svc_sockets(struct server *srv, int *connfd, char *err, size_t errlen)
 	    o->log == LOG_TO_STDERR, err, errlen);
 	if (fd == -1)
 		return -1;
-	if (k == SOCK_KIND_CONN) {
+	if (k == SOCK_KIND_CONN || k == SOCK_KIND_DGRAM) {
 		*connfd = fd;
-		return SVC_CONN;
+		return k == SOCK_KIND_CONN ? SVC_CONN : SVC_DGRAM;
 	}
 	if (adopt(srv, fd, NULL, "inetd", err, errlen) == -1)
 		return -1;

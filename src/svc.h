@@ -30,7 +30,8 @@
 enum svc_source {
 	SVC_BIND,		/* nothing inherited: bind --listen */
 	SVC_ADOPTED,		/* srv->ls holds inherited listeners */
-	SVC_CONN		/* one connected socket: serve it, exit */
+	SVC_CONN,		/* one connected socket: serve it, exit */
+	SVC_DGRAM		/* inetd dgram wait: serve UDP on it, exit */
 };
 
 int	svc_init(struct server *, char *, size_t);
