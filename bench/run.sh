@@ -92,7 +92,7 @@ measure_idle()
 {
 	local srv=$1 base pss n=0 out
 	base=$(peer_pss_kib "$PEER_PID")
-	timeout 120 "$ECHOC" --bench=idle -c "$IDLE" -d 4 --json \
+	timeout 120 "$ECHOC" --bench=idle -c "$IDLE" -d 5 --json \
 	    127.0.0.1 "$PEER_PORT" >"$BENCH_TMP"/idle.out 2>/dev/null &
 	CLIENT_PID=$!
 	# Sample once all are held (they open eight at a time).
