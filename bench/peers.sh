@@ -116,6 +116,9 @@ peer_echod()
 {
 	local port=$1 line
 	shift
+	# Remove, not truncate: a `2>` truncation happens in the child, and
+	# the wait below could otherwise read the previous echod's port.
+	rm -f "$BENCH_TMP"/echod.err
 	"$BUILDDIR"/src/echod -l 127.0.0.1:"$port" "$@" \
 	    2>"$BENCH_TMP"/echod.err &
 	PEER_PID=$!
@@ -259,7 +262,7 @@ s.serve_forever()
 peer_start()
 {
 	PEER_PID= PEER_PORT= PEER_WHY=
-	: >"$BENCH_TMP"/port.out
+	rm -f "$BENCH_TMP"/port.out
 	case $1 in
 	echod-prefork)	peer_echod "$2" -w 64 -c 1100 ;;
 	echod-prefork-idle) peer_echod "$2" -w 1010 -c 1100 ;;
