@@ -20,7 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harden.h"
 #include "inetd.h"
 #include "log.h"
 
@@ -108,8 +107,6 @@ inetd_serve_conn(struct server *srv, int fd)
 	(void)signal(SIGPIPE, SIG_IGN);
 	if (srv->child_setup != NULL)
 		srv->child_setup(srv);	/* drops privileges, or exits */
-	harden_keep_fd(fd);		/* then confine, like any child */
-	harden_child(srv, CHILD_CONN);
 	setproctitle("inetd %s", "serving");
 	conn_serve(srv, fd);
 	return 0;

@@ -2,6 +2,7 @@
 RLIMIT_NOFILE, no_new_privs, the seccomp filter), that a forbidden
 system call is refused, and that no command line crashes echod."""
 
+import time
 import os
 import random
 import re
@@ -54,6 +55,12 @@ class Confined(unittest.TestCase):
             self.assertEqual(len(kid), 1)
             # stdio and its connection: no listener, no master pipe.
             self.check_proc(kid[0], 4)
+            # The UDP worker starts after "serving:": wait for it.
+            deadline = time.monotonic() + 10
+            while not d.children("udp worker"):
+                self.assertLess(time.monotonic(), deadline,
+                                "no udp worker appeared")
+                time.sleep(0.05)
             self.check_proc(d.children("udp worker")[0], 4)
             s.close()
 
