@@ -66,16 +66,12 @@ class PreforkTest(unittest.TestCase):
             t.join(20)
         self.assertEqual(errors, [])
 
-        # echoc, once it is more than a stub on this branch: one
-        # connection, two messages.
-        extra = 0
-        if os.path.exists(ECHOC):
-            r = subprocess.run([ECHOC, "127.0.0.1", str(d.port), "one",
-                                "two"], stdout=subprocess.PIPE, timeout=10)
-            if r.stdout:
-                self.assertEqual(r.returncode, 0)
-                self.assertEqual(r.stdout.split(), [b"one", b"two"])
-                extra = 1
+        # echoc too: one connection, two messages.
+        r = subprocess.run([ECHOC, "127.0.0.1", str(d.port), "one", "two"],
+                           stdout=subprocess.PIPE, timeout=10)
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stdout.split(), [b"one", b"two"])
+        extra = 1
         d.wait_status(lambda s: s["served"] == 130 + extra, 5,
                       "served=%d" % (130 + extra))
         st = d.status()
