@@ -1,5 +1,5 @@
 /*
- * check_hist.c: Check suite for the latency histogram (src/hist.c).
+ * check_hist.c: Check suite for the latency histogram (src/client/hist.c).
  *
  * Known inputs with known answers: percentiles must land within one
  * bucket (1/64) above the true value and never below it, because the

@@ -1,6 +1,6 @@
 /*
  * check_echoc_opts.c: Check suite for echoc's command line
- * (src/echoc_opts.c) and the number parsing it relies on.
+ * (src/client/echoc_opts.c) and the number parsing it relies on.
  *
  * Usage errors must come back as -1 with a message that names the
  * option and the value, since that is what the user sees before exit 64.
