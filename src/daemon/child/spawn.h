@@ -1,0 +1,64 @@
+/*
+ * spawn.h: the one door into a serving process (issue #9).
+ *
+ * Every serving process -- fork-model child, prefork worker, UDP worker,
+ * and the inetd single connection (-i on a connected socket, systemd
+ * Accept=yes) -- goes through serve_enter(), which never returns:
+ *
+ *   master: spawn_serving() blocks every signal, fork()s, restores its
+ *           own mask and returns the child's pid (or -1, errno set);
+ *   child:  dispositions that differ from the default are reset and the
+ *           mask restored; every descriptor but 0-2, the role's
+ *           listeners and spec->keep[] is closed (one close_range);
+ *           privileges are dropped; PR_SET_PDEATHSIG(SIGKILL) is set
+ *           AFTER the drop (a credential change clears it) and the
+ *           parent checked against srv->master_pid; RLIMIT_NOFILE;
+ *           PR_SET_NO_NEW_PRIVS; the seccomp filter prepared once by
+ *           spawn_prepare() in the master (one seccomp() call).  A
+ *           process that cannot be confined does not serve: it
+ *           _exit()s with SPAWN_EXIT_UNCONFINED, which the master logs
+ *           and counts.  Then spec->serve() runs and the process
+ *           _exit()s with what it returned: never exit(), so inherited
+ *           stdio is never flushed twice.
+ *
+ * The inetd path has no master: it calls serve_enter() directly with
+ * SERVE_INETD and no parent check.
+ */
+#ifndef ECHOD_SPAWN_H
+#define ECHOD_SPAWN_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+struct server;
+
+enum serve_role {
+	SERVE_CONN,	/* fork-model child: one connection, no listener */
+	SERVE_WORKER,	/* prefork worker: the stream listeners */
+	SERVE_UDP,	/* the UDP worker: the datagram sockets */
+	SERVE_INETD	/* -i: fd 0 is the connection; no master */
+};
+
+#define SPAWN_KEEP_MAX		8
+#define SPAWN_EXIT_UNCONFINED	70	/* EX_SOFTWARE: refused to serve */
+
+struct serve_spec {
+	enum serve_role	 role;
+	int		 keep[SPAWN_KEEP_MAX];	/* kept besides 0-2, listeners */
+	size_t		 nkeep;
+	/* The body: runs confined; its return value is the exit status. */
+	int		(*serve)(struct server *, const struct serve_spec *);
+	void		*arg;
+	int		 conn;		/* SERVE_CONN: the accepted socket */
+};
+
+/* In the master, once, before the first spawn: build the filters. */
+int	spawn_prepare(struct server *);
+/* In the master: fork a serving process.  Returns its pid, or -1. */
+pid_t	spawn_serving(struct server *, const struct serve_spec *);
+/* In the new process (or the inetd one): confine, serve, _exit. */
+void	serve_enter(struct server *, const struct serve_spec *,
+	    const sigset_t *) __attribute__((noreturn));
+
+#endif
