@@ -19,15 +19,18 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "daemonize.h"
 #include "echo.h"
 #include "inetd.h"
 #include "listen.h"
+#include "liveops.h"
 #include "log.h"
 #include "options.h"
 #include "server.h"
 #include "udp.h"
 #include "svc.h"
+#include "upgrade.h"
 
 extern char **environ;
 
@@ -53,6 +56,7 @@ main(int argc, char *argv[])
 	enum log_dest	dest;
 	int		rc, conn;
 
+	upgrade_save_argv(argc, argv);	/* issue #11: before the title */
 	setproctitle_init(argc, argv, environ);
 	options_defaults(&opt);
 	switch (options_parse(&opt, argc, argv, err, sizeof(err))) {
@@ -89,6 +93,7 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		return 1;
 	}
+	liveops_init(&srv);		/* issue #11: upgrade, control */
 
 	switch (svc_sockets(&srv, &conn, err, sizeof(err))) {
 	case SVC_CONN:
@@ -121,13 +126,18 @@ main(int argc, char *argv[])
 		goto fail;
 	if (svc_privdrop_master(&srv, err, sizeof(err)) == -1)
 		goto fail;
-	if (opt.daemonize) {
+	if (control_open(&srv, err, sizeof(err)) == -1)	/* issue #11 */
+		goto fail;
+	/* A master started by SIGUSR2 is detached already (issue #11). */
+	if (opt.daemonize && !upgrade_inherited()) {
 		if (daemon_detach(err, sizeof(err)) == -1)
 			goto fail;
 		svc_set_detached(1);
 		srv.master_pid = getpid();
 	}
-	if (daemon_pidfile_write(err, sizeof(err)) == -1)
+	/* issue #11: a new master writes it once serving (upgrade.c). */
+	if (!upgrade_inherited() && daemon_pidfile_write(err,
+	    sizeof(err)) == -1)
 		goto fail;
 
 	if (opt.model == MODEL_FORK)

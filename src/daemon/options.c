@@ -34,7 +34,8 @@ enum {
 	OPT_LOG,
 	OPT_PREFIX,
 	OPT_TIMESTAMP,
-	OPT_DELAY
+	OPT_DELAY,
+	OPT_CONTROL
 };
 
 static const char shortopts[] = ":l:um:r:w:c:t:iDP:vqhV";
@@ -65,6 +66,7 @@ static const struct option longopts[] = {
 	{ "prefix",		required_argument,	NULL, OPT_PREFIX },
 	{ "timestamp",		no_argument,		NULL, OPT_TIMESTAMP },
 	{ "delay",		required_argument,	NULL, OPT_DELAY },
+	{ "control",		required_argument,	NULL, OPT_CONTROL },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -302,6 +304,17 @@ options_parse(struct options *o, int argc, char **argv, char *err,
 				    "--pidfile: empty path");
 			o->pidfile = optarg;
 			break;
+		case OPT_CONTROL:
+			/* issue #11: the control socket (control.c) */
+			if (*optarg == '\0')
+				return usage_err(err, errlen,
+				    "--control: empty path");
+			if (strlen(optarg) >= OPT_CONTROL_PATHMAX)
+				return usage_err(err, errlen,
+				    "--control: path longer than %d bytes",
+				    OPT_CONTROL_PATHMAX - 1);
+			o->control = optarg;
+			break;
 		case OPT_USER:
 			if (*optarg == '\0')
 				return usage_err(err, errlen,
@@ -423,6 +436,7 @@ options_usage(FILE *fp)
 "             [--per-ip n] [--rate n] [--udp-rate n] [--grace seconds]\n"
 "             [--user user] [--group group] [--log stderr|syslog]\n"
 "             [--prefix string] [--timestamp] [--delay seconds]\n"
+"             [--control path]\n"
 "\n"
 "  -l, --listen=ADDR       HOST:PORT, [V6]:PORT, *:PORT, PORT or unix:/path;\n"
 "                          repeatable (default *:7)\n"
@@ -442,6 +456,7 @@ options_usage(FILE *fp)
 "  -i, --inetd             serve the socket on fd 0 (inetd, systemd Accept=yes)\n"
 "  -D, --daemon            detach once listening; log to syslog\n"
 "  -P, --pidfile=PATH      write and lock a pidfile\n"
+"      --control=PATH      answer status/workers/metrics/... on a UNIX socket\n"
 "      --user=USER         drop privileges to USER after binding\n"
 "      --group=GROUP       drop privileges to GROUP after binding\n"
 "      --log=DEST          stderr or syslog\n"
@@ -454,6 +469,7 @@ options_usage(FILE *fp)
 "  -V, --version           the version\n"
 "\n"
 "Signals: TERM graceful stop, INT fast stop, HUP restart workers,\n"
-"USR1 status line, TTIN/TTOU one worker more/less.  See echod(8).\n",
+"USR1 status line, TTIN/TTOU one worker more/less, USR2 binary upgrade.\n"
+"See echod(8).\n",
 	    fp);
 }

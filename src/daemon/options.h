@@ -17,6 +17,7 @@
 #include "log.h"
 
 #define OPT_MAX_LISTEN	32
+#define OPT_CONTROL_PATHMAX	108	/* sun_path */
 
 enum model {
 	MODEL_PREFORK,
@@ -62,6 +63,7 @@ struct options {
 	const char	*prefix;	/* line mode when prefix or timestamp */
 	int		timestamp;
 	long long	delay_ms;
+	const char	*control;	/* issue #11: --control=PATH */
 };
 
 void		options_defaults(struct options *);

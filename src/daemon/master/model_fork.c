@@ -33,12 +33,15 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "control.h"
 #include "harden.h"
 #include "limit.h"
+#include "liveops.h"
 #include "log.h"
 #include "server.h"
 #include "sig.h"
 #include "udp.h"
+#include "upgrade.h"
 
 #define ACCEPT_BURST	32	/* accepts per listener per turn */
 #define PAUSE_MS	100	/* after EMFILE or a failed fork */
@@ -322,6 +325,11 @@ handle_signals(struct fork_state *fs)
 		if (srv->on_reload != NULL)
 			srv->on_reload(srv, 0);
 	}
+	if (sig_got_usr2) {			/* issue #11 */
+		sig_got_usr2 = 0;
+		if (!fs->stopping)
+			upgrade_start(srv);
+	}
 	if (sig_got_usr1) {
 		sig_got_usr1 = 0;
 		status_changed(fs);
@@ -347,6 +355,8 @@ fork_stray(void *arg, pid_t pid, int status)
 {
 	struct fork_state	*fs = arg;
 
+	if (upgrade_reaped(pid, status))	/* issue #11 */
+		return 1;
 	return udpw_reaped(fs->srv, &fs->udp, pid, status, now_ms());
 }
 
@@ -370,7 +380,8 @@ model_fork_run(struct server *srv)
 	fs.kids.on_stray = fork_stray;
 	fs.kids.hook_arg = &fs;
 	udpw_init(&fs.udp);
-	fs.pfd = reallocarray(NULL, 1 + srv->nls + fs.kids.cap + 1,
+	control_view_fork(&fs.kids, &fs.udp);		/* issue #11 */
+	fs.pfd = reallocarray(NULL, 2 + srv->nls + fs.kids.cap + 1,
 	    sizeof(*fs.pfd));
 	if (fs.pfd == NULL)
 		fatal("poll set");
@@ -387,6 +398,8 @@ model_fork_run(struct server *srv)
 			break;
 		fs.npfd = 0;
 		fs.pfd[fs.npfd].fd = sig_pipe_fd();
+		fs.pfd[fs.npfd++].events = POLLIN;
+		fs.pfd[fs.npfd].fd = liveops_fd();	/* issue #11: slot 1 */
 		fs.pfd[fs.npfd++].events = POLLIN;
 		timeout = -1;
 		t = now_ms();
@@ -446,7 +459,7 @@ model_fork_run(struct server *srv)
 			if (n > 0 && fs.ignore)
 				pipes_check(&fs, first);
 			if (n > 0 && !fs.stopping)
-				for (i = 1; i < first; i++)
+				for (i = 2; i < first; i++)	/* #11 */
 					if (fs.pfd[i].revents & POLLIN)
 						accept_some(&fs,
 						    fs.pfd[i].fd);

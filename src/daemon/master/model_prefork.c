@@ -44,14 +44,17 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "control.h"
 #include "harden.h"
 #include "limit.h"
+#include "liveops.h"
 #include "log.h"
 #include "pool.h"
 #include "scoreboard.h"
 #include "server.h"
 #include "sig.h"
 #include "udp.h"
+#include "upgrade.h"
 
 #define ACCEPT_TIMEOUT_MS	1000
 
@@ -96,7 +99,7 @@ worker_signals(void)
 {
 	struct sigaction	sa;
 	static const int	ignored[] = {
-		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU
+		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU, SIGUSR2
 	};
 	size_t			i;
 
@@ -424,6 +427,8 @@ reap(struct prefork *pf)
 	long long	 now = now_ms();
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (upgrade_reaped(pid, status))	/* issue #11 */
+			continue;
 		if (udpw_reaped(srv, &pf->udp, pid, status, now))
 			continue;		/* issue #5 */
 		if ((s = scoreboard_find(&pf->sb, pid)) == NULL) {
@@ -566,6 +571,11 @@ handle_signals(struct prefork *pf)
 			(void)retire_idle(pf, 1);
 		log_info("SIGTTOU: workers %d", pf->pol.floor);
 	}
+	if (sig_got_usr2) {			/* issue #11 */
+		sig_got_usr2 = 0;
+		if (!pf->stopping)
+			upgrade_start(srv);
+	}
 	if (sig_got_usr1) {
 		sig_got_usr1 = 0;
 		master_status(pf, 0);
@@ -606,7 +616,7 @@ int
 model_prefork_run(struct server *srv)
 {
 	struct prefork	 pf;
-	struct pollfd	 pfd[2];
+	struct pollfd	 pfd[3];
 	long long	 t, wake;
 	int		 n, timeout, active, idle, alive;
 
@@ -629,6 +639,7 @@ model_prefork_run(struct server *srv)
 	if (limits_setup(srv) == -1)
 		fatal("limits");
 	udpw_init(&pf.udp);
+	control_view_prefork(&pf.sb, &pf.generation, &pf.udp);	/* #11 */
 
 	maintain(&pf);
 	master_status(&pf, 1);
@@ -668,9 +679,11 @@ model_prefork_run(struct server *srv)
 		pfd[0].events = POLLIN;
 		pfd[1].fd = pf.wake[0];
 		pfd[1].events = POLLIN;
+		pfd[2].fd = liveops_fd();		/* issue #11 */
+		pfd[2].events = POLLIN;
 		/* svc hooks: notify STATUS and watchdog ticks. */
 		timeout = server_tick_timeout(srv, timeout);
-		n = poll(pfd, 2, timeout);
+		n = poll(pfd, 3, timeout);
 		if (n == -1 && errno != EINTR)
 			fatal("poll");
 		if (n > 0 && (pfd[0].revents & POLLIN))

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "scoreboard.h"
@@ -100,9 +101,13 @@ is_idle(int st)
 void
 slot_set_state(struct scoreboard *sb, struct slot *s, int st)
 {
-	int	was = s->state, left;
+	struct timespec	ts;
+	int		was = s->state, left;
 
 	s->state = st;
+	/* issue #11: "seconds in this state" for the control socket */
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->state_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	if (is_idle(was) && !is_idle(st)) {
 		left = __atomic_sub_fetch(&sb->hdr->idle, 1, __ATOMIC_RELAXED);
 		/* Took the last spares: the master must grow the pool. */

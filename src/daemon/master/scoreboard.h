@@ -38,6 +38,7 @@ struct slot {
 	volatile uint64_t served;	/* worker */
 	char		peer[SLOT_PEERLEN];	/* worker */
 	int		lim_ticket;	/* issue #5: limit.h, under its lock */
+	volatile long long state_ms;	/* worker: last state change (#11) */
 };
 
 struct scoreboard_hdr {

@@ -25,11 +25,12 @@ volatile sig_atomic_t sig_got_hup;
 volatile sig_atomic_t sig_got_usr1;
 volatile sig_atomic_t sig_got_ttin;
 volatile sig_atomic_t sig_got_ttou;
+volatile sig_atomic_t sig_got_usr2;
 
 static int	sigpipe[2] = { -1, -1 };
 
 static const int caught[] = {
-	SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU
+	SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU, SIGUSR2
 };
 
 static void
@@ -58,6 +59,9 @@ sig_catch(int sig)
 		break;
 	case SIGTTOU:
 		sig_got_ttou = 1;
+		break;
+	case SIGUSR2:
+		sig_got_usr2 = 1;
 		break;
 	}
 	(void)write(sigpipe[1], "", 1);	/* non-blocking: full is fine */

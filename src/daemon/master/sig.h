@@ -20,6 +20,7 @@ extern volatile sig_atomic_t sig_got_hup;
 extern volatile sig_atomic_t sig_got_usr1;
 extern volatile sig_atomic_t sig_got_ttin;
 extern volatile sig_atomic_t sig_got_ttou;
+extern volatile sig_atomic_t sig_got_usr2;	/* issue #11: upgrade */
 
 /* Install the master's handlers; returns the fd to poll for POLLIN. */
 int	sig_init(int ignore_chld);

@@ -177,3 +177,18 @@ daemon_pidfile_open_p(void)
 {
 	return pfh != NULL;
 }
+
+const char *
+daemon_pidfile_path(void)
+{
+	return pfh != NULL ? pf_path : NULL;
+}
+
+void
+daemon_pidfile_close(void)
+{
+	if (pfh != NULL) {
+		(void)pidfile_close(pfh);
+		pfh = NULL;
+	}
+}

@@ -23,5 +23,9 @@ void	daemon_pidfile_remove(void);
 int	daemon_detach(char *, size_t);
 void	daemon_ready(void);
 void	daemon_child(void);
+/* issue #11, upgrade.c: the pid file's path (NULL: none held), and
+ * giving it up without removing it (the new master owns PATH now). */
+const char *daemon_pidfile_path(void);
+void	daemon_pidfile_close(void);
 
 #endif
