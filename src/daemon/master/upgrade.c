@@ -50,6 +50,7 @@
 #include "upgrade.h"
 
 #define ARGV_MAX	256
+#define EOF_WAIT_MS	1000	/* for the exit status after EOF */
 
 static char	  exe[PATH_MAX];
 static char	  start_cwd[PATH_MAX];
@@ -61,6 +62,7 @@ static pid_t	  newpid;		/* 0: no upgrade under way */
 static int	  pidfd = -1;
 static int	  rd = -1;		/* readiness pipe, read end */
 static long long  deadline;
+static long long  eof_at;		/* pipe closed without a byte */
 static int	  handed_over;
 static char	  oldbin[PATH_MAX];	/* "" when no pid file was moved */
 
@@ -380,6 +382,7 @@ fail(const char *why)
 	log_warnx("upgrade failed: %s; old master %ld goes on serving", why,
 	    (long)getpid());
 	newpid = 0;
+	eof_at = 0;
 }
 
 static void
@@ -413,25 +416,27 @@ on_pipe(void *arg, uint32_t ev)
 	n = read(rd, &c, 1);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if (n == 1)
+	if (n == 1) {
 		succeed(arg);
-	else
-		fail("the new master exited before it was serving");
+		return;
+	}
+	/*
+	 * End of file: the new master is exiting.  Its descriptors close
+	 * before its parent hears of it, so give the exit status a moment
+	 * to arrive: the reason is worth more than "it went".
+	 */
+	liveops_unwatch(rd);
+	(void)close(rd);
+	rd = -1;
+	eof_at = liveops_now_ms();
 }
 
-int
-upgrade_reaped(pid_t pid, int status)
+/* A reaped new master that never said it was serving. */
+static void
+died(pid_t pid, int status)
 {
 	char	why[128];
 
-	if (pid <= 0 || pid != newpid)
-		return 0;
-	if (handed_over) {
-		log_warnx("upgrade: new master %ld exited (status %d)",
-		    (long)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		newpid = 0;
-		return 1;
-	}
 	if (WIFSIGNALED(status))
 		(void)snprintf(why, sizeof(why), "the new master %ld was "
 		    "killed by signal %d", (long)pid, WTERMSIG(status));
@@ -445,7 +450,41 @@ upgrade_reaped(pid_t pid, int status)
 		pidfd = -1;
 	}
 	fail(why);
+}
+
+int
+upgrade_reaped(pid_t pid, int status)
+{
+	if (pid <= 0 || pid != newpid)
+		return 0;
+	if (handed_over) {
+		log_warnx("upgrade: new master %ld exited (status %d)",
+		    (long)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		newpid = 0;
+		return 1;
+	}
+	died(pid, status);
 	return 1;
+}
+
+/* After end of file on the pipe: its exit status, or give up. */
+static int
+await_exit(void)
+{
+	pid_t	r;
+	int	status;
+
+	r = waitpid(newpid, &status, WNOHANG);
+	if (r == newpid) {
+		died(r, status);
+		return -1;
+	}
+	if (r == -1 || liveops_now_ms() - eof_at >= EOF_WAIT_MS) {
+		/* --reap=ignore: the kernel reaped it, no status for us. */
+		fail("the new master exited before it was serving");
+		return -1;
+	}
+	return 10;
 }
 
 int
@@ -454,8 +493,10 @@ upgrade_tick(struct server *srv)
 	long long	now;
 
 	(void)srv;
-	if (newpid == 0 || handed_over || rd == -1)
+	if (newpid == 0 || handed_over)
 		return -1;
+	if (eof_at != 0)
+		return await_exit();
 	now = liveops_now_ms();
 	if (now >= deadline) {
 		fail("the new master was not serving within 30 s");
