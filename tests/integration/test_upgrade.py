@@ -78,7 +78,8 @@ class UDPHeld(threading.Thread):
 
     def run(self):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.settimeout(2.0)
+        # A late echo (two cores, heavy load) is not a lost one.
+        s.settimeout(5.0)
         try:
             for i in range(100000):
                 if self.stop.is_set():
@@ -290,11 +291,15 @@ class UpgradeSocketActivated(UpgradeBase, DaemonTestCase):
                  "--grace=%d" % GRACE], stdin=subprocess.DEVNULL,
                 stdout=f, stderr=f)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
+        poll_until(lambda: os.path.exists(log) and
+                   "Listening on" in open(log).read(), 10,
+                   what="systemd-socket-activate to listen")
+        # It execs echod (same pid) on the first connection.
+        self.assertEqual(echo_once(port, b"before\n"), b"before\n")
         poll_until(lambda: read_pid(self.pidfile()) == p.pid, 10,
                    what="echod under systemd-socket-activate")
         inode = os.readlink("/proc/%d/fd/3" % p.pid)
         self.assertTrue(inode.startswith("socket:"), inode)
-        self.assertEqual(echo_once(port, b"before\n"), b"before\n")
         os.kill(p.pid, signal.SIGUSR2)
         new = poll_until(lambda: (read_pid(self.pidfile()) or p.pid)
                          != p.pid and read_pid(self.pidfile()), 15,
