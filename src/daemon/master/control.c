@@ -211,6 +211,17 @@ control_handover(void)
 static void
 client_close(struct client *c)
 {
+	char	junk[4096];
+	int	i;
+
+	/*
+	 * Unread input makes close(2) reset the connection, and the peer
+	 * would see ECONNRESET instead of the answer (a too-long line):
+	 * discard what has arrived, a bounded amount, first.
+	 */
+	for (i = 0; i < 16 && recv(c->fd, junk, sizeof(junk),
+	    MSG_DONTWAIT) > 0; i++)
+		;
 	liveops_unwatch(c->fd);
 	(void)close(c->fd);
 	c->fd = -1;
