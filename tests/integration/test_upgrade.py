@@ -326,5 +326,44 @@ class UpgradeSocketActivated(UpgradeBase, DaemonTestCase):
                       text.split("upgrade: new master", 1)[1])
 
 
+class UpgradeDetached(UpgradeBase, DaemonTestCase):
+    """-D: the new master is not detached again; the pid file leads."""
+    model = "prefork"
+
+    def test_upgrade_daemonized(self):
+        s = socket.socket()
+        s.bind((LOCAL4, 0))
+        port = s.getsockname()[1]
+        s.close()
+        ctl = os.path.join(self.tmp, "control")
+        r = echodtest.run_echod("-D", "-P", self.pidfile(), "--udp",
+                                "-l", "%s:%d" % (LOCAL4, port),
+                                "--grace=%d" % GRACE, "--control=" + ctl)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        old = read_pid(self.pidfile())
+        old_ident = proc_identity(old)
+        self.addCleanup(end_process_tree, old_ident)
+        self.assertEqual(echo_once(port, b"before\n"), b"before\n")
+        os.kill(old, signal.SIGUSR2)
+        new = poll_until(lambda: (read_pid(self.pidfile()) or old) != old
+                         and read_pid(self.pidfile()), 15,
+                         what="the new master's pid file")
+        self.new_ident = proc_identity(new)
+        t0 = time.monotonic()
+        poll_until(lambda: not identity_alive(old_ident), GRACE + 2,
+                   what="the old master to exit")
+        self.assertLess(time.monotonic() - t0, GRACE + 2)
+        self.assertTrue(identity_alive(self.new_ident))
+        self.assertEqual(echo_once(port, b"after\n"), b"after\n")
+        # Detached: own session already, not a session leader again.
+        self.assertNotEqual(os.getsid(new), new)
+        self.assertTrue(os.path.exists(ctl))
+        os.kill(new, signal.SIGTERM)
+        poll_until(lambda: not identity_alive(self.new_ident), 10,
+                   what="the new master to stop")
+        self.assertFalse(os.path.exists(self.pidfile()))
+        self.assertFalse(os.path.exists(ctl))
+
+
 if __name__ == "__main__":
     echodtest.main(timeout=240)
