@@ -26,6 +26,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "sig.h"
 #include "udp.h"
 #include "svc.h"
 
@@ -53,6 +54,12 @@ main(int argc, char *argv[])
 	enum log_dest	dest;
 	int		rc, conn;
 
+	/*
+	 * Whatever the parent left: a blocked or ignored SIGCHLD survives
+	 * execve and would leave every child (and the privilege-drop
+	 * probe) unreaped.
+	 */
+	sig_reset_inherited();
 	setproctitle_init(argc, argv, environ);
 	options_defaults(&opt);
 	switch (options_parse(&opt, argc, argv, err, sizeof(err))) {

@@ -23,6 +23,7 @@
 #include "limit.h"
 #include "log.h"
 #include "server.h"
+#include "svc.h"
 #include "sig.h"
 
 static double
@@ -111,7 +112,6 @@ child_init(struct server *srv, int keep_listeners)
 			(void)close(srv->ls[i].fd);
 			srv->ls[i].fd = -1;
 		}
-	if (srv->child_setup != NULL)
-		srv->child_setup(srv);
+	svc_child_setup(srv);	/* drops privileges, or exits */
 	harden_child(srv, keep_listeners);	/* after the privilege drop */
 }

@@ -2,7 +2,7 @@
  * harden.h: what a serving process gives up once it is set up (issue #5).
  *
  * harden_child() runs last in child_init(), after the privilege drop
- * (srv->child_setup): the process then holds only the descriptors it
+ * (svc_child_setup): the process then holds only the descriptors it
  * serves, may open only a few more (RLIMIT_NOFILE), can never gain
  * privileges again (PR_SET_NO_NEW_PRIVS) and, built with libseccomp,
  * may make only the system calls echoing needs: the Linux counterpart

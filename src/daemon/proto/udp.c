@@ -33,11 +33,13 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "clock.h"
 #include "harden.h"
 #include "limit.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "svc.h"
 #include "udp.h"
 
 #define UDP_CMSGLEN	128
@@ -134,15 +136,6 @@ udp_signals(void)
 	sa.sa_handler = SIG_IGN;
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		(void)sigaction(ignored[i], &sa, NULL);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -250,7 +243,7 @@ udp_batch(struct udp_ctx *u, int fd)
 		return 0;
 	}
 	SHMSTAT_ADD(u->ctr, udp_in, n);
-	now = now_ms();
+	now = clock_ms();
 	for (i = 0; i < n; i++) {
 		struct msghdr *h = &u->in[i].msg_hdr;
 
@@ -329,7 +322,7 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
 	struct udp_ctx	*u;
 	struct pollfd	 pfd[64];
 	size_t		 i;
-	long long	 last = now_ms();
+	long long	 last = clock_ms();
 	int		 n, timeout;
 
 	if (nfds > sizeof(pfd) / sizeof(pfd[0]))
@@ -355,7 +348,7 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
 	while (!udp_stop && (master == 0 || getppid() == master)) {
 		timeout = 1000;
 		if (idle_ms > 0) {
-			long long left = last + idle_ms - now_ms();
+			long long left = last + idle_ms - clock_ms();
 
 			if (left <= 0)
 				break;
@@ -376,7 +369,7 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
 				continue;
 			/* Bounded: other sockets get their turn. */
 			for (k = 0; k < 64 && udp_batch(u, pfd[i].fd) > 0; k++)
-				last = now_ms();
+				last = clock_ms();
 		}
 	}
 }
@@ -389,8 +382,7 @@ udp_serve_fd(struct server *srv, int fd)
 	if ((fl = fcntl(fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	udp_signals();
-	if (srv->child_setup != NULL)
-		srv->child_setup(srv);	/* drops privileges, or exits */
+	svc_child_setup(srv);	/* drops privileges, or exits */
 	harden_keep_fd(fd);
 	harden_child(srv, CHILD_UDP);
 	udp_loop(srv, &fd, 1, 0, (long long)srv->opt->idle_timeout * 1000);
@@ -524,13 +516,4 @@ udpw_gone(struct server *srv, struct udpw *w, long long now)
 	/* No exit status: count an early end as a crash anyway. */
 	srv->st.reaped++;
 	udpw_ended(srv, w, 1, now);
-}
-
-void
-udpw_signal(struct udpw *w, int sig)
-{
-	if (sig == SIGTERM || sig == SIGKILL)
-		w->stopping = 1;
-	if (w->pid != 0)
-		(void)kill(w->pid, sig);
 }

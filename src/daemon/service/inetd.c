@@ -22,6 +22,7 @@
 
 #include "inetd.h"
 #include "log.h"
+#include "svc.h"
 
 enum sock_kind
 sock_classify(int fd)
@@ -105,8 +106,7 @@ inetd_serve_conn(struct server *srv, int fd)
 	if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (srv->child_setup != NULL)
-		srv->child_setup(srv);	/* drops privileges, or exits */
+	svc_child_setup(srv);	/* drops privileges, or exits */
 	setproctitle("inetd %s", "serving");
 	conn_serve(srv, fd);
 	return 0;

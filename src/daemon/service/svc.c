@@ -37,42 +37,42 @@ static struct privdrop	pd;
 static int		master_dropped;
 static int		detached;
 
-static void
-svc_on_ready(struct server *srv)
+void
+svc_ready(struct server *srv)
 {
 	daemon_ready();
 	log_set_stderr_too(0);
 	sdnotify_ready(&srv->st, model_name(srv->opt->model), detached);
 }
 
-static void
-svc_on_status(struct server *srv)
+void
+svc_status(struct server *srv)
 {
 	sdnotify_status(&srv->st, model_name(srv->opt->model));
 }
 
-static void
-svc_on_stopping(struct server *srv)
+void
+svc_stopping(struct server *srv)
 {
 	(void)srv;
 	sdnotify_stopping();
 }
 
-static void
-svc_on_reload(struct server *srv, int begin)
+void
+svc_reload(struct server *srv, int begin)
 {
 	(void)srv;
 	sdnotify_reloading(begin);
 }
 
-static int
-svc_on_tick(struct server *srv)
+int
+svc_tick(struct server *srv)
 {
 	(void)srv;
 	return sdnotify_tick();
 }
 
-static void
+void
 svc_child_setup(struct server *srv)
 {
 	char	err[256];
@@ -105,12 +105,6 @@ svc_init(struct server *srv, char *err, size_t errlen)
 	    privdrop_resolve(o->user, o->group, &pd, err, errlen) == -1)
 		return -1;
 	(void)sdnotify_init();
-	srv->on_ready = svc_on_ready;
-	srv->on_status = svc_on_status;
-	srv->on_stopping = svc_on_stopping;
-	srv->on_reload = svc_on_reload;
-	srv->on_tick = svc_on_tick;
-	srv->child_setup = svc_child_setup;
 	return 0;
 }
 
