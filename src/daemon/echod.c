@@ -26,6 +26,7 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "spawn.h"
 #include "udp.h"
 #include "svc.h"
 
@@ -130,6 +131,7 @@ main(int argc, char *argv[])
 	if (daemon_pidfile_write(err, sizeof(err)) == -1)
 		goto fail;
 
+	(void)spawn_prepare(&srv);	/* once: the children's filters */
 	if (opt.model == MODEL_FORK)
 		rc = model_fork_run(&srv);
 	else

@@ -38,6 +38,7 @@
 #include "log.h"
 #include "server.h"
 #include "sig.h"
+#include "spawn.h"
 #include "udp.h"
 
 #define ACCEPT_BURST	32	/* accepts per listener per turn */
@@ -102,14 +103,30 @@ status_changed(struct fork_state *fs)
 		srv->on_status(srv);
 }
 
+/* The child's body, confined by serve_enter() (spawn.h). */
+static int
+fork_serve(struct server *srv, const struct serve_spec *spec)
+{
+	setproctitle("child %s", "serving");
+	conn_serve(srv, spec->conn);
+	return 0;
+}
+
 /* p: with --reap=ignore the child's pipe, made by accept_some(); ours. */
 static void
 spawn(struct fork_state *fs, int conn, int p[2], int ticket)
 {
-	struct server	*srv = fs->srv;
-	pid_t		 pid;
+	struct server		*srv = fs->srv;
+	struct serve_spec	 spec;
+	pid_t			 pid;
 
-	switch (pid = fork()) {
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_CONN;
+	spec.conn = spec.keep[spec.nkeep++] = conn;
+	if (p[1] != -1)
+		spec.keep[spec.nkeep++] = p[1];
+	spec.serve = fork_serve;
+	switch (pid = spawn_serving(srv, &spec)) {
 	case -1:
 		srv->st.fork_failed++;
 		(void)close(conn);
@@ -131,23 +148,6 @@ spawn(struct fork_state *fs, int conn, int p[2], int ticket)
 		ms_ts(now_ms() + fs->fork_backoff, &fs->paused_until);
 		srv->st.backoff_ms = (long)fs->fork_backoff;
 		return;
-	case 0: {
-		size_t	i;
-
-		/* Other children's pipes are not this child's business. */
-		for (i = 0; i < fs->kids.n; i++)
-			if (fs->kids.tab[i].fd != -1)
-				(void)close(fs->kids.tab[i].fd);
-		if (p[0] != -1)
-			(void)close(p[0]);
-		harden_keep_fd(conn);		/* issue #5: all else goes */
-		harden_keep_fd(p[1]);
-		child_init(srv, CHILD_CONN);
-		setproctitle("child %s", "serving");
-		conn_serve(srv, conn);
-		_exit(0);
-		/* NOTREACHED */
-	}
 	default:
 		break;
 	}

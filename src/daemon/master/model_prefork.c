@@ -51,6 +51,7 @@
 #include "scoreboard.h"
 #include "server.h"
 #include "sig.h"
+#include "spawn.h"
 #include "udp.h"
 
 #define ACCEPT_TIMEOUT_MS	1000
@@ -110,20 +111,6 @@ worker_signals(void)
 		(void)sigaction(ignored[i], &sa, NULL);
 }
 
-#ifdef ECHOD_TEST_HOOKS
-/* Tests make new workers crash while this file exists: a crash loop. */
-static void
-worker_test_crash(void)
-{
-	const char	*f = getenv("ECHOD_TEST_CRASH_FILE");
-	struct rlimit	 nocore = { 0, 0 };
-
-	if (f != NULL && access(f, F_OK) == 0) {
-		(void)setrlimit(RLIMIT_CORE, &nocore);
-		abort();
-	}
-}
-#endif
 
 static int
 worker_epoll(const struct server *srv)
@@ -185,20 +172,12 @@ worker_main(struct prefork *pf, struct slot *me)
 	long long		 limit;
 	int			 ep = -1, conn, emfile_logged = 0;
 
-#ifdef ECHOD_TEST_HOOKS
-	worker_test_crash();		/* before seccomp: it needs setrlimit */
-#endif
-	/* What needs syscalls the seccomp filter forbids comes first. */
+	/* Confined already (serve_enter): the filter allows epoll. */
 	if (!pf->one_listener && (ep = worker_epoll(srv)) == -1) {
 		log_warn("worker: epoll");
 		_exit(2);
 	}
 	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
-	if (ep != -1)
-		harden_keep_fd(ep);
-	harden_keep_fd(pf->wake[1]);	/* issue #5: the rest is closed */
-	child_init(srv, CHILD_WORKER);
-	(void)close(pf->wake[0]);
 	worker_signals();
 	setproctitle("worker idle");
 	slot_set_state(&pf->sb, me, SLOT_IDLE);
@@ -314,11 +293,20 @@ master_status(struct prefork *pf, int force)
 	}
 }
 
+/* The worker's body, confined by serve_enter() (spawn.h). */
+static int
+worker_serve(struct server *srv, const struct serve_spec *spec)
+{
+	(void)srv;
+	worker_main(spec->arg, spec->ctx);
+}
+
 static int
 spawn_worker(struct prefork *pf)
 {
-	struct slot	*s;
-	pid_t		 pid;
+	struct serve_spec	 spec;
+	struct slot		*s;
+	pid_t			 pid;
 
 	if ((s = scoreboard_free_slot(&pf->sb)) == NULL)
 		fatalx("%s: scoreboard full", __func__);
@@ -327,7 +315,13 @@ spawn_worker(struct prefork *pf)
 	s->generation = pf->generation;
 	s->start_ms = now_ms();
 	(void)__atomic_add_fetch(&pf->sb.hdr->idle, 1, __ATOMIC_RELAXED);
-	switch (pid = fork()) {
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_WORKER;
+	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
+	spec.serve = worker_serve;
+	spec.arg = pf;
+	spec.ctx = s;
+	switch (pid = spawn_serving(pf->srv, &spec)) {
 	case -1:
 		pf->srv->st.fork_failed++;
 		s->state = SLOT_FREE;
@@ -337,10 +331,6 @@ spawn_worker(struct prefork *pf)
 			log_warn("fork: respawn backoff %lld ms",
 			    pf->ctl.backoff_ms);
 		return -1;
-	case 0:
-		s->pid = getpid();
-		worker_main(pf, s);
-		/* NOTREACHED */
 	default:
 		break;
 	}

@@ -16,9 +16,9 @@
  *	on_stopping	STOPPING=1
  *	on_tick		sends held STATUS and WATCHDOG=1; returns the ms
  *			until it wants calling again (-1: no need)
- *	child_setup	in every serving process: close the pid file and
- *			the -D pipe, drop privileges (or _exit(1)), set
- *			no_new_privs
+ *	child_setup	(unused by the door: serve_enter() calls
+ *			svc_child_drop() directly) forget the pid file and
+ *			the -D pipe, drop privileges (or _exit(1))
  */
 #ifndef ECHOD_SVC_H
 #define ECHOD_SVC_H
@@ -38,5 +38,8 @@ int	svc_init(struct server *, char *, size_t);
 int	svc_sockets(struct server *, int *, char *, size_t);
 int	svc_privdrop_master(struct server *, char *, size_t);
 void	svc_set_detached(int);
+/* In a serving process: forget master-only state, drop privileges. */
+int	svc_child_drop(char *, size_t);
+const char	*svc_user(void);
 
 #endif
