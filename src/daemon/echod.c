@@ -27,6 +27,7 @@
 #include "options.h"
 #include "server.h"
 #include "sig.h"
+#include "spawn.h"
 #include "udp.h"
 #include "svc.h"
 
@@ -137,6 +138,7 @@ main(int argc, char *argv[])
 	if (daemon_pidfile_write(err, sizeof(err)) == -1)
 		goto fail;
 
+	(void)spawn_prepare(&srv);	/* once: the children's filters */
 	if (opt.model == MODEL_FORK)
 		rc = model_fork_run(&srv);
 	else

@@ -20,6 +20,7 @@
 #include "children.h"
 #include "clock.h"
 #include "log.h"
+#include "spawn.h"
 
 /* 0 once the kernel has said it has no pidfd_open (ENOSYS). */
 static int	have_pidfd = 1;
@@ -143,6 +144,13 @@ children_account(struct stats *st, pid_t pid, int status)
 		    WCOREDUMP(status) ? " (core dumped)" :
 #endif
 		    "");
+		return 1;
+	}
+	if (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == SPAWN_EXIT_UNCONFINED) {
+		/* spawn.h: it could not be confined, so it did not serve. */
+		st->abnormal++;
+		log_warnx("child %ld refused to serve unconfined", (long)pid);
 		return 1;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

@@ -113,8 +113,7 @@ master_fork_failed(struct master *m, const char *what)
 {
 	m->srv->st.fork_failed++;
 	m->fork_backoff = fork_backoff_ms(++m->fork_failures);
-	log_warn("%s: accepting again in %lld ms", what,
-	    (long long)m->fork_backoff);
+	log_warn("%s %lld ms", what, (long long)m->fork_backoff);
 	m->paused_until = clock_ms() + m->fork_backoff;
 	m->srv->st.backoff_ms = (long)m->fork_backoff;
 }

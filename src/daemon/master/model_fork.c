@@ -25,11 +25,11 @@
 
 #include "children.h"
 #include "clock.h"
-#include "harden.h"
 #include "limit.h"
 #include "log.h"
 #include "master.h"
 #include "server.h"
+#include "spawn.h"
 
 #define ACCEPT_BURST	32	/* accepts per listener per turn */
 
@@ -48,37 +48,30 @@ fork_title(struct master *m)
 	    m->stopping ? " stopping" : "");
 }
 
-/* In the child: serve conn, then _exit. */
-static void __attribute__((noreturn))
-fork_child(struct master *m, int conn, int pipe_w)
+/* The child's body, confined by serve_enter() (spawn.h). */
+static int
+fork_serve(struct server *srv, const struct serve_spec *spec)
 {
-	struct server	*srv = m->srv;
-	size_t		 i;
-
-	/* Other children's pipes are not this child's business. */
-	for (i = 0; i < m->kids.n; i++)
-		if (m->kids.tab[i].fd != -1)
-			(void)close(m->kids.tab[i].fd);
-	harden_keep_fd(conn);
-	harden_keep_fd(pipe_w);
-	child_init(srv, CHILD_CONN);
 	setproctitle("child %s", "serving");
-	conn_serve(srv, conn);
-	_exit(0);
+	conn_serve(srv, spec->conn);
+	return 0;
 }
 
 /* p: with --reap=ignore the child's pipe, made by fork_accept(). */
 static void
 fork_spawn(struct master *m, int conn, int p[2], int ticket)
 {
-	struct child	*ch;
-	pid_t		 pid;
+	struct serve_spec	 spec;
+	struct child		*ch;
+	pid_t			 pid;
 
-	if ((pid = fork()) == 0) {
-		if (p[0] != -1)
-			(void)close(p[0]);
-		fork_child(m, conn, p[1]);
-	}
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_CONN;
+	spec.conn = spec.keep[spec.nkeep++] = conn;
+	if (p[1] != -1)
+		spec.keep[spec.nkeep++] = p[1];
+	spec.serve = fork_serve;
+	pid = spawn_serving(m->srv, &spec);
 	(void)close(conn);
 	if (p[1] != -1)
 		(void)close(p[1]);
@@ -86,7 +79,7 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket)
 		if (p[0] != -1)
 			(void)close(p[0]);
 		limits_release(m->srv, &ticket);
-		master_fork_failed(m, "fork");
+		master_fork_failed(m, "fork: accepting again in");
 		return;
 	}
 	ch = master_spawned(m, pid, ROLE_CHILD, p[0]);

@@ -45,13 +45,13 @@
 
 #include "children.h"
 #include "clock.h"
-#include "harden.h"
 #include "limit.h"
 #include "log.h"
 #include "master.h"
 #include "pool.h"
 #include "scoreboard.h"
 #include "server.h"
+#include "spawn.h"
 #include "udp.h"
 
 #define ACCEPT_TIMEOUT_MS	1000
@@ -112,20 +112,6 @@ worker_signals(void)
 		(void)sigaction(ignored[i], &sa, NULL);
 }
 
-#ifdef ECHOD_TEST_HOOKS
-/* Tests make new workers crash while this file exists: a crash loop. */
-static void
-worker_test_crash(void)
-{
-	const char	*f = getenv("ECHOD_TEST_CRASH_FILE");
-	struct rlimit	 nocore = { 0, 0 };
-
-	if (f != NULL && access(f, F_OK) == 0) {
-		(void)setrlimit(RLIMIT_CORE, &nocore);
-		abort();
-	}
-}
-#endif
 
 static int
 worker_epoll(const struct server *srv)
@@ -187,20 +173,12 @@ worker_main(struct prefork *pf, struct slot *me)
 	long long		 limit;
 	int			 ep = -1, conn, emfile_logged = 0;
 
-#ifdef ECHOD_TEST_HOOKS
-	worker_test_crash();		/* before seccomp: it needs setrlimit */
-#endif
-	/* What needs syscalls the seccomp filter forbids comes first. */
+	/* Confined already (serve_enter): the filter allows epoll. */
 	if (!pf->one_listener && (ep = worker_epoll(srv)) == -1) {
 		log_warn("worker: epoll");
 		_exit(2);
 	}
 	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
-	if (ep != -1)
-		harden_keep_fd(ep);
-	harden_keep_fd(pf->wake[1]);	/* issue #5: the rest is closed */
-	child_init(srv, CHILD_WORKER);
-	(void)close(pf->wake[0]);
 	worker_signals();
 	setproctitle("worker idle");
 	slot_set_state(&pf->sb, me, SLOT_IDLE);
@@ -261,6 +239,14 @@ worker_main(struct prefork *pf, struct slot *me)
 	}
 	slot_set_state(&pf->sb, me, SLOT_EXITING);
 	_exit(0);
+}
+
+/* The worker's body, confined by serve_enter() (spawn.h). */
+static int
+worker_serve(struct server *srv, const struct serve_spec *spec)
+{
+	(void)srv;
+	worker_main(spec->arg, spec->ctx);
 }
 
 /* ---- the master ---------------------------------------------------- */
@@ -369,11 +355,12 @@ slot_free(struct prefork *pf)
 static int
 spawn_worker(struct prefork *pf)
 {
-	struct master	*m = pf->m;
-	struct child	*ch;
-	struct slot	*s;
-	pid_t		 pid;
-	int		 idx;
+	struct master		*m = pf->m;
+	struct serve_spec	 spec;
+	struct child		*ch;
+	struct slot		*s;
+	pid_t			 pid;
+	int			 idx;
 
 	if ((idx = slot_free(pf)) == -1)
 		fatalx("%s: scoreboard full", __func__);
@@ -383,19 +370,18 @@ spawn_worker(struct prefork *pf)
 	s->generation = m->generation;
 	s->start_ms = clock_ms();
 	(void)__atomic_add_fetch(&pf->sb.hdr->idle, 1, __ATOMIC_RELAXED);
-	switch (pid = fork()) {
-	case -1:
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_WORKER;
+	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
+	spec.serve = worker_serve;
+	spec.arg = pf;
+	spec.ctx = s;
+	if ((pid = spawn_serving(m->srv, &spec)) == -1) {
 		s->state = SLOT_FREE;
 		(void)__atomic_sub_fetch(&pf->sb.hdr->idle, 1,
 		    __ATOMIC_RELAXED);
 		master_fork_failed(m, "fork: respawn backoff");
 		return -1;
-	case 0:
-		s->pid = getpid();
-		worker_main(pf, s);
-		/* NOTREACHED */
-	default:
-		break;
 	}
 	s->pid = pid;
 	ch = master_spawned(m, pid, ROLE_WORKER, -1);

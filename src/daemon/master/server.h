@@ -28,7 +28,7 @@ struct server {
 	struct limits		*lim;		/* NULL: none (inetd mode) */
 };
 
-/* child_init()'s second argument: what the new process will serve. */
+/* harden.h's filter kinds: what a serving process serves. */
 #define CHILD_CONN	0	/* fork-model child: one connection */
 #define CHILD_WORKER	1	/* prefork worker: the stream listeners */
 #define CHILD_UDP	2	/* the UDP worker: the datagram sockets */
@@ -38,7 +38,5 @@ int	model_prefork_run(struct server *);
 
 /* Serve one accepted connection in this process; fd is closed after. */
 void	conn_serve(const struct server *, int);
-/* In a fresh child: what every serving process does before serving. */
-void	child_init(struct server *, int);
 
 #endif

@@ -39,7 +39,7 @@
 #include "log.h"
 #include "pool.h"
 #include "server.h"
-#include "svc.h"
+#include "spawn.h"
 #include "udp.h"
 
 #define UDP_CMSGLEN	128
@@ -374,19 +374,34 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
 	}
 }
 
+/* inetd "dgram wait": serve fd in this very process. */
+static int
+inetd_dgram_serve(struct server *srv, const struct serve_spec *spec)
+{
+	int	fd = spec->keep[0];
+
+	udp_loop(srv, &fd, 1, 0,
+	    (long long)srv->opt->idle_timeout * 1000);
+	return 0;
+}
+
 int
 udp_serve_fd(struct server *srv, int fd)
 {
-	int	fl;
+	struct serve_spec	spec;
+	sigset_t		none;
+	int			fl;
 
 	if ((fl = fcntl(fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	udp_signals();
-	svc_child_setup(srv);	/* drops privileges, or exits */
-	harden_keep_fd(fd);
-	harden_child(srv, CHILD_UDP);
-	udp_loop(srv, &fd, 1, 0, (long long)srv->opt->idle_timeout * 1000);
-	return 0;
+	(void)spawn_prepare(srv);
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_INETD_DGRAM;
+	spec.keep[spec.nkeep++] = fd;
+	spec.serve = inetd_dgram_serve;
+	(void)sigemptyset(&none);
+	serve_enter(srv, &spec, &none);	/* confines, serves, _exits */
 }
 
 /* ---- the master's side --------------------------------------------- */
@@ -409,34 +424,40 @@ udpw_init(struct udpw *w)
 	w->fd = -1;
 }
 
-static void __attribute__((noreturn))
-udpw_main(struct server *srv, int pipe_w)
+/* The UDP worker's body, confined by serve_enter() (spawn.h). */
+static int
+udpw_serve(struct server *srv, const struct serve_spec *spec)
 {
 	int	fds[64];
 	size_t	i, n = 0;
 
-	harden_keep_fd(pipe_w);
-	child_init(srv, CHILD_UDP);
+	(void)spec;
 	udp_signals();
 	for (i = 0; i < srv->nls && n < 64; i++)
 		if (srv->ls[i].fd != -1 && srv->ls[i].socktype == SOCK_DGRAM)
 			fds[n++] = srv->ls[i].fd;
 	udp_loop(srv, fds, n, srv->master_pid, 0);
-	_exit(0);
+	return 0;
 }
 
 static void
 udpw_spawn(struct server *srv, struct udpw *w, int with_pipe, long long now)
 {
-	int	p[2] = { -1, -1 };
-	pid_t	pid;
+	struct serve_spec	spec;
+	int			p[2] = { -1, -1 };
+	pid_t			pid;
 
 	if (with_pipe && pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("udp worker: pipe2");
 		w->respawn_ms = now + POOL_BACKOFF_MIN_MS;
 		return;
 	}
-	switch (pid = fork()) {
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_UDP;
+	if (p[1] != -1)
+		spec.keep[spec.nkeep++] = p[1];
+	spec.serve = udpw_serve;
+	switch (pid = spawn_serving(srv, &spec)) {
 	case -1:
 		srv->st.fork_failed++;
 		log_warn("udp worker: fork");
@@ -447,11 +468,6 @@ udpw_spawn(struct server *srv, struct udpw *w, int with_pipe, long long now)
 		w->crashes++;
 		w->respawn_ms = now + pool_backoff_for(w->crashes);
 		return;
-	case 0:
-		if (p[0] != -1)
-			(void)close(p[0]);
-		udpw_main(srv, p[1]);
-		/* NOTREACHED */
 	default:
 		break;
 	}

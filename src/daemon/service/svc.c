@@ -72,22 +72,27 @@ svc_tick(struct server *srv)
 	return sdnotify_tick();
 }
 
-void
-svc_child_setup(struct server *srv)
+/*
+ * In every serving process, from serve_enter(): forget the pid file and
+ * the -D pipe (their descriptors are already closed), stop talking to
+ * systemd, drop privileges.  Never serve as root when told not to.
+ */
+int
+svc_child_drop(char *err, size_t errlen)
 {
-	char	err[256];
-
-	(void)srv;
 	daemon_child();
 	sdnotify_child();
-	if (!master_dropped && privdrop_apply(&pd, err, sizeof(err)) == -1) {
-		/* Never serve as root when told not to. */
-		log_warnx("--user %s: %s: not serving", pd.user, err);
-		_exit(1);
-	}
-#if defined(HAVE_PRCTL) && defined(PR_SET_NO_NEW_PRIVS)
-	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-#endif
+	if (!master_dropped && (pd.set_uid || pd.set_gid) &&
+	    privdrop_apply(&pd, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* The user svc_child_drop() failed to become, for its message. */
+const char *
+svc_user(void)
+{
+	return pd.user;
 }
 
 void
