@@ -69,7 +69,7 @@ START_TEST(test_create)
 	ck_assert_ptr_nonnull(sb.slot);
 	ck_assert_uint_eq(sb.nslots, NSLOTS);
 	ck_assert_int_eq(sb.hdr->idle, 0);
-	ck_assert_int_eq(sb.hdr->wake_fd, -1);
+	ck_assert_int_eq(sb.wake_fd, -1);
 	ck_assert_int_eq(sb.hdr->wake_pending, 0);
 	for (i = 0; i < NSLOTS; i++) {
 		ck_assert_int_eq(sb.slot[i].pid, 0);
@@ -144,7 +144,7 @@ START_TEST(test_idle_accounting)
 	struct slot	*a = occupy(3000), *b = occupy(3001);
 
 	/* No wake fd: nothing written, nothing pending. */
-	sb.hdr->min_spare = 5;
+	sb.min_spare = 5;
 	slot_set_state(&sb, a, SLOT_STARTING);
 	ck_assert_int_eq(sb.hdr->idle, 1);
 	slot_set_state(&sb, a, SLOT_IDLE);	/* starting -> idle: same */
@@ -171,8 +171,7 @@ START_TEST(test_wake_below_min_spare)
 	struct slot	*s[4];
 	int		 i;
 
-	sb.hdr->wake_fd = wp[1];
-	sb.hdr->min_spare = 2;
+	scoreboard_set_wake(&sb, wp[1], 2);
 	for (i = 0; i < 4; i++) {
 		s[i] = occupy(4000 + i);
 		slot_set_state(&sb, s[i], SLOT_IDLE);
@@ -220,8 +219,7 @@ START_TEST(test_wake_min_spare_zero)
 	struct slot	*s = occupy(5000);
 
 	/* --min-spare=0: the last idle worker going busy is not short. */
-	sb.hdr->wake_fd = wp[1];
-	sb.hdr->min_spare = 0;
+	scoreboard_set_wake(&sb, wp[1], 0);
 	slot_set_state(&sb, s, SLOT_IDLE);
 	slot_set_state(&sb, s, SLOT_BUSY);
 	ck_assert_int_eq(sb.hdr->idle, 0);
@@ -240,8 +238,7 @@ START_TEST(test_wake_pipe_full)
 	while (write(wp[1], junk, sizeof(junk)) > 0)
 		n++;
 	ck_assert_int_gt(n, 0);
-	sb.hdr->wake_fd = wp[1];
-	sb.hdr->min_spare = 1;
+	scoreboard_set_wake(&sb, wp[1], 1);
 	slot_set_state(&sb, s, SLOT_IDLE);
 	errno = 1234;
 	slot_set_state(&sb, s, SLOT_BUSY);

@@ -621,8 +621,7 @@ model_prefork_run(struct server *srv)
 		fatal("scoreboard");
 	if (pipe2(pf.wake, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe2");
-	pf.sb.hdr->wake_fd = pf.wake[1];
-	pf.sb.hdr->min_spare = srv->opt->min_spare;
+	scoreboard_set_wake(&pf.sb, pf.wake[1], srv->opt->min_spare);
 	listeners_prepare(&pf);
 	(void)sig_init(0);
 	/* issue #5: limits, shared counters, the UDP worker */
