@@ -79,15 +79,20 @@ def state_of(pid):
 
 
 def shared_rw_mappings(pid):
-    """[(start, end)] of pid's MAP_SHARED writable mappings."""
-    out = []
-    with open("/proc/%d/maps" % pid) as f:
-        for line in f:
-            words = line.split()
-            perms = words[1]
-            if perms[0] == "r" and perms[1] == "w" and perms[3] == "s":
-                start, end = (int(x, 16) for x in words[0].split("-"))
-                out.append((start, end))
+    """{(device, inode): (start, end)} of pid's MAP_SHARED writable
+    mappings (an anonymous shared mapping has an inode of its own)."""
+    out = {}
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            lines = f.readlines()
+    except OSError:
+        return out
+    for line in lines:
+        words = line.split()
+        perms = words[1]
+        if perms[0] == "r" and perms[1] == "w" and perms[3] == "s":
+            start, end = (int(x, 16) for x in words[0].split("-"))
+            out[(words[3], words[4])] = (start, end)
     return out
 
 
@@ -162,12 +167,25 @@ class HostileWorker(unittest.TestCase):
     # -- the hostile worker
 
     def victim(self):
-        ws = poll_until(self.workers, 10, what="prefork workers")
-        return ws[0], ws
+        """A worker mapping the master's current segments (not one of an
+        older generation still leaving with segments thrown away), and
+        all the workers."""
+        def find():
+            mine = set(shared_rw_mappings(self.d.pid))
+            ws = self.workers()
+            for w in ws:
+                if mine and mine <= set(shared_rw_mappings(w)):
+                    return w, ws
+            return None
+        return poll_until(find, 10, interval=0.05,
+                          what="a worker of the current segments")
 
     def maps(self, pid):
-        m = shared_rw_mappings(pid)
-        self.assertTrue(m, "worker %d has no shared writable mapping" % pid)
+        """The worker's shared writable mappings that the master has."""
+        mine = shared_rw_mappings(self.d.pid)
+        m = [r for k, r in shared_rw_mappings(pid).items() if k in mine]
+        self.assertTrue(m, "worker %d shares no writable mapping with "
+                        "the master" % pid)
         return m
 
     def plant_pid(self, pid, pids, with_pid):

@@ -619,6 +619,32 @@ START_TEST(test_glue_renew)
 }
 END_TEST
 
+/* Counters that go back or leap are not believed, and say corrupt. */
+START_TEST(test_glue_counters)
+{
+	struct stats	st;
+
+	memset(&st, 0, sizeof(st));
+	gsrv.lim->ctr->udp_in = 10;
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 10);
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	gsrv.lim->ctr->udp_in = 0x7e7e7e7e7e7e7e7eULL;	/* a worker's doing */
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 10);
+	ck_assert_int_eq(limits_check(&gsrv), -1);
+	gsrv.lim->ctr->udp_in = 3;			/* back */
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 10);
+	/* Renewed: the believed total is the base, the garbage is gone. */
+	ck_assert_int_eq(limits_renew(&gsrv), 0);
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	gsrv.lim->ctr->udp_in = 5;
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 15);
+}
+END_TEST
+
 /* The fork model's table is the master's own: renewal keeps it. */
 START_TEST(test_glue_fork_keeps)
 {
@@ -676,6 +702,7 @@ limits_suite(void)
 	tcase_add_test(tc, test_glue_reaped);
 	tcase_add_test(tc, test_glue_dead_holder);
 	tcase_add_test(tc, test_glue_renew);
+	tcase_add_test(tc, test_glue_counters);
 	tcase_add_test(tc, test_glue_fork_keeps);
 	suite_add_tcase(s, tc);
 	return s;

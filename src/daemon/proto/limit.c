@@ -824,21 +824,30 @@ counters_put(struct shmstat *c, const uint64_t v[SHMSTAT_NCOUNT])
 }
 
 /*
- * The master's view: base (pages thrown away) plus the live page.  The
- * page's numbers are only reported, never acted on.
+ * The master's view: base (pages thrown away) plus the live page as last
+ * believed.  The page's numbers are only reported, never acted on, and
+ * only believed while they move forward by plausible steps.
  */
 void
 limits_fold(const struct server *srv, struct stats *st)
 {
-	uint64_t	b[SHMSTAT_NCOUNT], c[SHMSTAT_NCOUNT];
-	size_t		i;
+	struct limits	*l = srv->lim;
+	uint64_t	 b[SHMSTAT_NCOUNT], c[SHMSTAT_NCOUNT], s[SHMSTAT_NCOUNT];
+	size_t		 i;
 
-	if (srv->lim == NULL)
+	if (l == NULL)
 		return;
-	counters_get(&srv->lim->base, b);
-	counters_get(srv->lim->ctr, c);
-	for (i = 0; i < SHMSTAT_NCOUNT; i++)
-		c[i] += b[i];
+	counters_get(&l->base, b);
+	counters_get(&l->believed, s);
+	counters_get(l->ctr, c);
+	for (i = 0; i < SHMSTAT_NCOUNT; i++) {
+		if (c[i] >= s[i] && c[i] - s[i] <= LIM_COUNTER_STEP)
+			s[i] = c[i];
+		else
+			l->ctr_bad = 1;
+		c[i] = b[i] + s[i];
+	}
+	counters_put(&l->believed, s);
 	st->refused = c[0];
 	st->refused_per_ip = c[1];
 	st->refused_rate = c[2];
@@ -899,7 +908,11 @@ limits_check(const struct server *srv)
 	int64_t		 now = mono_ms();
 	int		 rc;
 
-	if (l == NULL || l->conn.hdr == NULL || !l->conn.shared)
+	if (l == NULL)
+		return 0;
+	if (l->ctr_bad)
+		return -1;
+	if (l->conn.hdr == NULL || !l->conn.shared)
 		return 0;
 	if (orphans_flush(l, now) == -1)
 		return -1;
@@ -913,12 +926,14 @@ limits_renew(const struct server *srv)
 {
 	struct limits		*l = srv->lim;
 	struct lim_table	 fresh;
+	struct stats		 last;
 	struct shmstat		*old = l != NULL ? l->ctr : NULL;
 	uint64_t		 b[SHMSTAT_NCOUNT], c[SHMSTAT_NCOUNT];
 	size_t			 i;
 
 	if (l == NULL)
 		return 0;
+	limits_fold(srv, &last);	/* believe what can be, from the old page */
 	if (l->conn.hdr != NULL && l->conn.shared) {
 		if (lim_create(&fresh, l->conn.cap, l->per_ip, l->rate,
 		    l->conn.period_ms, 1) == -1)
@@ -931,12 +946,14 @@ limits_renew(const struct server *srv)
 		l->ctr = old;
 		return -1;
 	}
-	/* The old page's totals go on counting in the status line. */
+	/* The old page's believed totals go on counting. */
 	counters_get(&l->base, b);
-	counters_get(old, c);
+	counters_get(&l->believed, c);
 	for (i = 0; i < SHMSTAT_NCOUNT; i++)
 		b[i] += c[i];
 	counters_put(&l->base, b);
+	memset(&l->believed, 0, sizeof(l->believed));
+	l->ctr_bad = 0;
 	(void)munmap(old, sizeof(*old));
 	if (fresh.hdr != NULL) {
 		/* Old workers keep their mapping; ours goes. */

@@ -53,7 +53,10 @@
  * limits_renew() when either says -1 or the scoreboard is found corrupt.
  * Renewal maps a fresh counters page and (prefork) a fresh, empty table;
  * the master keeps the old counters' totals as a private base, so the
- * status line never goes back.  Choice for the --per-ip accounting of
+ * status line never goes back.  The page's counters are believed only
+ * while they move forward by plausible steps (LIM_COUNTER_STEP per
+ * look): a counter that goes back or leaps is ignored and reported as
+ * corruption by limits_check(), so garbage never reaches the base.  Choice for the --per-ip accounting of
  * connections still open in the old generation: it stays in the old
  * table, which those workers keep mapped and release into until they
  * exit; it is not rebuilt in the new one, because the only record of
@@ -190,6 +193,7 @@ struct shmstat {
 
 /* The shmstat fields the master folds, in order (renewal keeps a base). */
 #define SHMSTAT_NCOUNT		13
+#define LIM_COUNTER_STEP	(1ULL << 32)	/* most a counter moves per look */
 
 #define SHMSTAT_ADD(s, f, n) \
 	((void)__atomic_add_fetch(&(s)->f, (uint64_t)(n), __ATOMIC_RELAXED))
@@ -201,6 +205,8 @@ struct limits {
 	int			 rate;
 	/* Master-private. */
 	struct shmstat		 base;		/* totals of renewed pages */
+	struct shmstat		 believed;	/* the page, as last believed */
+	int			 ctr_bad;	/* the page jumped: corrupt */
 	int			*orphan;	/* tickets waiting for the lock */
 	size_t			 norphan, maxorphan;
 	uint8_t			*seen;		/* lim_verify scratch */
