@@ -60,7 +60,6 @@ struct prefork {
 	struct server		*srv;
 	struct master		*m;
 	struct scoreboard	 sb;		/* shared: untrusted */
-	uint8_t			*used;		/* slot i has a worker: ours */
 	struct pool_ctl		 ctl;
 	struct pool_policy	 pol;
 	struct pool_decision	 dec;
@@ -263,20 +262,13 @@ static int
 slot_read(struct prefork *pf, const struct child *ch, int *state,
     uint64_t *served)
 {
-	const struct slot	*s;
-	int			 st;
-
 	if (ch->slot < 0)
 		return 0;
-	if ((size_t)ch->slot >= pf->sb.nslots)
+	if (scoreboard_slot_check(&pf->sb, (size_t)ch->slot, ch->pid,
+	    state) == -1)
 		return -1;
-	s = &pf->sb.slot[ch->slot];
-	st = s->state;
-	if (s->pid != ch->pid || st < SLOT_STARTING || st > SLOT_EXITING)
-		return -1;
-	*state = st;
 	if (served != NULL)
-		*served = s->served;
+		*served = scoreboard_slot_served(&pf->sb, (size_t)ch->slot);
 	return 1;
 }
 
@@ -340,53 +332,32 @@ prefork_counts(struct master *m, int force)
 	}
 }
 
-/* The lowest slot no worker of ours holds (our bitmap, not the slots). */
-static int
-slot_free(struct prefork *pf)
-{
-	size_t	i;
-
-	for (i = 0; i < pf->sb.nslots; i++)
-		if (!pf->used[i])
-			return (int)i;
-	return -1;
-}
-
 static int
 spawn_worker(struct prefork *pf)
 {
 	struct master		*m = pf->m;
 	struct serve_spec	 spec;
 	struct child		*ch;
-	struct slot		*s;
 	pid_t			 pid;
-	int			 idx;
+	ssize_t			 idx;
 
-	if ((idx = slot_free(pf)) == -1)
+	/* A slot free by the master's own records (scoreboard.h). */
+	if ((idx = scoreboard_claim(&pf->sb, m->generation)) == -1)
 		fatalx("%s: scoreboard full", __func__);
-	s = &pf->sb.slot[idx];
-	memset(s, 0, sizeof(*s));
-	s->state = SLOT_STARTING;
-	s->generation = m->generation;
-	s->start_ms = clock_ms();
-	(void)__atomic_add_fetch(&pf->sb.hdr->idle, 1, __ATOMIC_RELAXED);
 	memset(&spec, 0, sizeof(spec));
 	spec.role = SERVE_WORKER;
 	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
 	spec.serve = worker_serve;
 	spec.arg = pf;
-	spec.ctx = s;
+	spec.ctx = &pf->sb.slot[idx];
 	if ((pid = spawn_serving(m->srv, &spec)) == -1) {
-		s->state = SLOT_FREE;
-		(void)__atomic_sub_fetch(&pf->sb.hdr->idle, 1,
-		    __ATOMIC_RELAXED);
+		scoreboard_vacate(&pf->sb, (size_t)idx);
 		master_fork_failed(m, "fork: respawn backoff");
 		return -1;
 	}
-	s->pid = pid;
+	scoreboard_assign(&pf->sb, (size_t)idx, pid);
 	ch = master_spawned(m, pid, ROLE_WORKER, -1);
-	ch->slot = idx;
-	pf->used[idx] = 1;
+	ch->slot = (int)idx;
 	master_fork_ok(m);
 	return 0;
 }
@@ -508,14 +479,11 @@ renew_shared(struct prefork *pf)
 				n++;
 			}
 		}
-	scoreboard_destroy(&pf->sb);
-	if (scoreboard_create(&pf->sb, (size_t)m->srv->opt->max_children)
-	    == -1)
-		fatal("scoreboard");
-	memset(pf->used, 0, pf->sb.nslots);
-	pf->sb.hdr->wake_fd = pf->wake[1];
-	pf->sb.hdr->min_spare = m->srv->opt->min_spare;
-	/* XXX shm: limits_renew(m->srv) once limit.c has it. */
+	if (scoreboard_renew(&pf->sb) == -1)
+		log_warn("scoreboard: the old one is kept");
+	if (limits_renew(m->srv) == -1)
+		log_warnx("limits: new segments could not be made, the old "
+		    "ones are kept");
 	m->generation++;
 	log_info("generation %u, replacing %d workers", m->generation, n);
 	maintain(pf);
@@ -526,10 +494,9 @@ static void
 prefork_forget(struct master *m, struct child *ch)
 {
 	struct prefork	*pf = m->priv;
-	struct slot	*s;
 	int64_t		 now = clock_ms();
 	uint64_t	 served;
-	int		 st, ticket;
+	int		 st;
 
 	if (!m->stopping && pool_worker_exited(&pf->ctl, ch->abnormal,
 	    now - ch->start_ms, now)) {
@@ -544,22 +511,15 @@ prefork_forget(struct master *m, struct child *ch)
 		return;		/* old segments: nothing of ours to settle */
 	case -1:
 		pf->corrupt = "a reaped worker's slot names another process";
-		if (ch->slot >= 0 && (size_t)ch->slot < pf->sb.nslots)
-			pf->used[ch->slot] = 0;
+		scoreboard_vacate(&pf->sb, (size_t)ch->slot);
 		return;
 	}
-	s = &pf->sb.slot[ch->slot];
-	/* Died without saying it stopped being idle. */
-	if (st == SLOT_STARTING || st == SLOT_IDLE)
-		(void)__atomic_sub_fetch(&pf->sb.hdr->idle, 1,
-		    __ATOMIC_RELAXED);
 	pf->served_gone += served;
 	/* Died holding a --per-ip count: give it back (checked there). */
-	/* XXX shm: limits_reaped(m->srv, ch->pid, ticket) checks it. */
-	ticket = s->lim_ticket;
-	limits_release(m->srv, &ticket);
-	memset(s, 0, sizeof(*s));
-	pf->used[ch->slot] = 0;
+	if (limits_reaped(m->srv, ch->pid,
+	    scoreboard_slot_ticket(&pf->sb, (size_t)ch->slot)) == -1)
+		pf->corrupt = "the limit table";
+	scoreboard_vacate(&pf->sb, (size_t)ch->slot);
 }
 
 static void
@@ -632,8 +592,11 @@ prefork_polled(struct master *m, int n)
 	if (n > 0 && (m->pfd[pf->wake_pfd].revents & POLLIN))
 		while (read(pf->wake[0], buf, sizeof(buf)) > 0)
 			;
-	/* XXX shm: limits_check(m->srv) once a second. */
-	(void)now;
+	if (now >= pf->next_check) {
+		pf->next_check = now + 1000;
+		if (limits_check(m->srv) == -1 && pf->corrupt == NULL)
+			pf->corrupt = "the limit table";
+	}
 	if (pf->corrupt != NULL)
 		renew_shared(pf);
 	maintain(pf);
@@ -682,12 +645,9 @@ prefork_start(struct master *m)
 	pool_init(&pf->ctl);
 	if (scoreboard_create(&pf->sb, (size_t)srv->opt->max_children) == -1)
 		fatal("scoreboard");
-	if ((pf->used = calloc(pf->sb.nslots, 1)) == NULL)
-		fatal("slot map");
 	if (pipe2(pf->wake, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe2");
-	pf->sb.hdr->wake_fd = pf->wake[1];
-	pf->sb.hdr->min_spare = srv->opt->min_spare;
+	scoreboard_set_wake(&pf->sb, pf->wake[1], srv->opt->min_spare);
 	listeners_prepare(pf);
 	maintain(pf);
 }
@@ -710,7 +670,6 @@ prefork_finish(struct master *m)
 	(void)close(pf->wake[0]);
 	(void)close(pf->wake[1]);
 	scoreboard_destroy(&pf->sb);
-	free(pf->used);
 }
 
 static const struct master_model prefork_model = {
