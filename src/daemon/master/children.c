@@ -164,7 +164,10 @@ children_account(struct stats *st, pid_t pid, int status)
 
 /*
  * The UDP worker is accounted by udp.c (its own restart rules); a stop's
- * deaths (c->quiet) are counted but not abnormal.
+ * deaths (c->quiet) are counted but not abnormal, and so is a death by
+ * the SIGTERM that retired a worker: one that had not yet put its own
+ * handler in place dies of the default action, which is what was asked,
+ * not a crash (it must not start the crash-loop backoff).
  */
 size_t
 children_reap(struct children *c, struct stats *st)
@@ -185,7 +188,9 @@ children_reap(struct children *c, struct stats *st)
 		ch->status = status;
 		if (ch->role == ROLE_UDP)
 			ch->abnormal = 0;
-		else if (c->quiet) {
+		else if (c->quiet || (ch->retiring && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGTERM)) {
+			/* Asked to go (a stop, a retirement), and went. */
 			st->reaped++;
 			ch->abnormal = 0;
 		} else
