@@ -26,6 +26,8 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "sig.h"
+#include "spawn.h"
 #include "udp.h"
 #include "svc.h"
 
@@ -53,6 +55,12 @@ main(int argc, char *argv[])
 	enum log_dest	dest;
 	int		rc, conn;
 
+	/*
+	 * Whatever the parent left: a blocked or ignored SIGCHLD survives
+	 * execve and would leave every child (and the privilege-drop
+	 * probe) unreaped.
+	 */
+	sig_reset_inherited();
 	setproctitle_init(argc, argv, environ);
 	options_defaults(&opt);
 	switch (options_parse(&opt, argc, argv, err, sizeof(err))) {
@@ -130,6 +138,7 @@ main(int argc, char *argv[])
 	if (daemon_pidfile_write(err, sizeof(err)) == -1)
 		goto fail;
 
+	(void)spawn_prepare(&srv);	/* once: the children's filters */
 	if (opt.model == MODEL_FORK)
 		rc = model_fork_run(&srv);
 	else

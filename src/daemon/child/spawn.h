@@ -21,8 +21,13 @@
  *           _exit()s with what it returned: never exit(), so inherited
  *           stdio is never flushed twice.
  *
- * The inetd path has no master: it calls serve_enter() directly with
- * SERVE_INETD and no parent check.
+ * The inetd path has no master: it calls spawn_prepare() and then
+ * serve_enter() directly with SERVE_INETD (or SERVE_INETD_DGRAM), no
+ * mask to restore (NULL) and no parent check.
+ *
+ * In the master, a child that exited with SPAWN_EXIT_UNCONFINED refused
+ * to serve: the waitpid loop should log it ("refused to serve
+ * unconfined") and count it like a crash (backoff), not as a clean exit.
  */
 #ifndef ECHOD_SPAWN_H
 #define ECHOD_SPAWN_H
@@ -38,7 +43,8 @@ enum serve_role {
 	SERVE_CONN,	/* fork-model child: one connection, no listener */
 	SERVE_WORKER,	/* prefork worker: the stream listeners */
 	SERVE_UDP,	/* the UDP worker: the datagram sockets */
-	SERVE_INETD	/* -i: fd 0 is the connection; no master */
+	SERVE_INETD,	/* -i: one connection (keep[0]); no master */
+	SERVE_INETD_DGRAM /* -i on a datagram socket (keep[0]); no master */
 };
 
 #define SPAWN_KEEP_MAX		8
@@ -51,10 +57,15 @@ struct serve_spec {
 	/* The body: runs confined; its return value is the exit status. */
 	int		(*serve)(struct server *, const struct serve_spec *);
 	void		*arg;
+	void		*ctx;		/* a second one (the prefork slot) */
 	int		 conn;		/* SERVE_CONN: the accepted socket */
 };
 
-/* In the master, once, before the first spawn: build the filters. */
+/*
+ * In the master, once, before the first spawn: compile the filters,
+ * read RLIMIT_NOFILE, tzset() (--timestamp, syslog).  -1 (logged) if
+ * a filter cannot be compiled: children will then refuse to serve.
+ */
 int	spawn_prepare(struct server *);
 /* In the master: fork a serving process.  Returns its pid, or -1. */
 pid_t	spawn_serving(struct server *, const struct serve_spec *);

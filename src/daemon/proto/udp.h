@@ -54,7 +54,7 @@ int	udp_port_banned(unsigned int);
 
 /* inetd "dgram wait": serve fd until --idle-timeout passes with no
  * datagram (then inetd takes the socket back), or SIGTERM.  Drops
- * privileges (srv->child_setup) and hardens first.  Returns 0. */
+ * privileges (svc_child_setup) and hardens first.  Returns 0. */
 int	udp_serve_fd(struct server *, int);
 
 /* ---- the master's side ------------------------------------------- */
@@ -65,7 +65,7 @@ struct udpw {
 	long long	start_ms;
 	long long	respawn_ms;	/* not before */
 	int		crashes;
-	int		stopping;
+	int		stopping;	/* set by the master: no respawn */
 };
 
 int	udpw_wanted(const struct server *);
@@ -76,6 +76,5 @@ int	udpw_maintain(struct server *, struct udpw *, int, long long);
 int	udpw_reaped(struct server *, struct udpw *, pid_t, int, long long);
 /* --reap=ignore: its pipe hung up. */
 void	udpw_gone(struct server *, struct udpw *, long long);
-void	udpw_signal(struct udpw *, int);
 
 #endif
