@@ -5,8 +5,9 @@
  * by the master in spawn_prepare() -- the seccomp programs compiled
  * (libseccomp's probing and allocation never happen in a child), the
  * RLIMIT_NOFILE ceiling read, tzset() (for --timestamp and syslog(3)),
- * the test hooks' environment read -- so a child's way from fork() to its first byte is
- * a fixed, short list of system calls and allocates nothing: reset the
+ * the test hooks' environment read -- so a child's way from fork() to
+ * its first byte is a fixed, short list of system calls and allocates
+ * nothing: reset the
  * dispositions the master changed, restore the mask, close_range per
  * gap between kept descriptors, the privilege drop (with --user, if the
  * master kept root), PR_SET_PDEATHSIG, getppid, setrlimit,
