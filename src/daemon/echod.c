@@ -83,12 +83,12 @@ main(int argc, char *argv[])
 	    opt.inetd || opt.daemonize ? LOG_TO_SYSLOG : LOG_TO_STDERR;
 	log_init("echod", dest, opt.verbosity);
 	/*
-	 * Until serving, start-up errors also reach a terminal: with -D
-	 * always, with -i only if stderr is not a socket (under inetd it is
-	 * the client's connection).
+	 * Until serving, start-up errors also reach stderr whatever --log
+	 * says (issue #9); with -i only if stderr is not a socket (under
+	 * inetd it is the client's connection).
 	 */
-	if (opt.daemonize || (opt.inetd && dest == LOG_TO_SYSLOG &&
-	    sock_classify(STDERR_FILENO) == SOCK_KIND_NOTSOCK))
+	if (opt.daemonize || (dest == LOG_TO_SYSLOG && (!opt.inetd ||
+	    sock_classify(STDERR_FILENO) == SOCK_KIND_NOTSOCK)))
 		log_set_stderr_too(1);
 	srv.opt = &opt;
 	srv.master_pid = getpid();

@@ -309,7 +309,7 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
     long long idle_ms)
 {
 	struct udp_ctx	*u;
-	struct pollfd	 pfd[64];
+	struct pollfd	 pfd[UDP_MAX_SOCKETS];
 	size_t		 i;
 	long long	 last = clock_ms();
 	int		 n, timeout;
@@ -417,12 +417,13 @@ udpw_init(struct udpw *w)
 static int
 udpw_serve(struct server *srv, const struct serve_spec *spec)
 {
-	int	fds[64];
+	int	fds[UDP_MAX_SOCKETS];
 	size_t	i, n = 0;
 
 	(void)spec;
 	udp_signals();
-	for (i = 0; i < srv->nls && n < 64; i++)
+	/* More is a start-up error (listen.c, svc.c): never cut here. */
+	for (i = 0; i < srv->nls && n < UDP_MAX_SOCKETS; i++)
 		if (srv->ls[i].fd != -1 && srv->ls[i].socktype == SOCK_DGRAM)
 			fds[n++] = srv->ls[i].fd;
 	udp_loop(srv, fds, n, srv->master_pid, 0);
