@@ -156,7 +156,8 @@ children_account(struct stats *st, pid_t pid, int status)
 	    WEXITSTATUS(status) == SPAWN_EXIT_UNCONFINED) {
 		/* spawn.h: it could not be confined, so it did not serve. */
 		st->abnormal++;
-		log_warnx("child %ld refused to serve unconfined", (long)pid);
+		log_warnx("child %ld exited with status %d: refused to serve "
+		    "unconfined", (long)pid, SPAWN_EXIT_UNCONFINED);
 		return 1;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
