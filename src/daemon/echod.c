@@ -175,6 +175,12 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		rc = 1;
 	} else {
+		/*
+		 * The master's handlers before anything slow: a signal sent
+		 * once the pid file names us is queued, not fatal.
+		 */
+		(void)sig_init(opt.model == MODEL_FORK &&
+		    opt.reap == REAP_IGNORE);
 		(void)spawn_prepare(&srv);	/* once: the children's filters */
 		rc = opt.model == MODEL_FORK ? model_fork_run(&srv) :
 		    model_prefork_run(&srv);
