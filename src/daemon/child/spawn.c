@@ -5,8 +5,9 @@
  * by the master in spawn_prepare() -- the seccomp programs compiled
  * (libseccomp's probing and allocation never happen in a child), the
  * RLIMIT_NOFILE ceiling read, tzset() (for --timestamp and syslog(3)),
- * the test hooks' environment read -- so a child's way from fork() to its first byte is
- * a fixed, short list of system calls and allocates nothing: reset the
+ * the test hooks' environment read -- so a child's way from fork() to
+ * its first byte is a fixed, short list of system calls and allocates
+ * nothing: reset the
  * dispositions the master changed, restore the mask, close_range per
  * gap between kept descriptors, the privilege drop (with --user, if the
  * master kept root), PR_SET_PDEATHSIG, getppid, setrlimit,
@@ -130,15 +131,20 @@ spawn_prepare(struct server *srv)
 pid_t
 spawn_serving(struct server *srv, const struct serve_spec *spec)
 {
-	sigset_t	all, old;
+	sigset_t	all, old, none;
 	pid_t		pid;
 	int		save;
 
 	/* Nothing may run the master's handlers in the child. */
 	(void)sigfillset(&all);
+	(void)sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &all, &old);
+	/*
+	 * The child's mask is a fresh process's, empty: the master's own
+	 * (signals a signalfd reads are blocked) is not for serving.
+	 */
 	if ((pid = fork()) == 0)
-		serve_enter(srv, spec, &old);
+		serve_enter(srv, spec, &none);
 	save = errno;
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = save;

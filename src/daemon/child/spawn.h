@@ -7,9 +7,13 @@
  *
  *   master: spawn_serving() blocks every signal, fork()s, restores its
  *           own mask and returns the child's pid (or -1, errno set);
- *   child:  dispositions that differ from the default are reset and the
- *           mask restored; every descriptor but 0-2, the role's
- *           listeners and spec->keep[] is closed (one close_range);
+ *   child:  sig_child_reset() puts back the dispositions the master
+ *           changed (it need not touch the mask), then the mask is set
+ *           to the one given (spawn_serving: empty, as in a fresh
+ *           process, whatever the master blocks for its signalfd);
+ *           every descriptor but 0-2, the role's listeners and
+ *           spec->keep[] is closed (one close_range per gap between
+ *           kept ones: one or two);
  *           privileges are dropped; PR_SET_PDEATHSIG(SIGKILL) is set
  *           AFTER the drop (a credential change clears it) and the
  *           parent checked against srv->master_pid; RLIMIT_NOFILE;
@@ -22,8 +26,9 @@
  *           stdio is never flushed twice.
  *
  * The inetd path has no master: it calls spawn_prepare() and then
- * serve_enter() directly with SERVE_INETD (or SERVE_INETD_DGRAM), no
- * mask to restore (NULL) and no parent check.
+ * serve_enter() directly with SERVE_INETD (or SERVE_INETD_DGRAM), an
+ * empty mask, no sig_child_reset() (no master handlers) and no parent
+ * check.
  *
  * In the master, a child that exited with SPAWN_EXIT_UNCONFINED refused
  * to serve: the waitpid loop should log it ("refused to serve

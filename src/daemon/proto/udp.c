@@ -39,6 +39,7 @@
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "sig.h"
 #include "spawn.h"
 #include "udp.h"
 
@@ -123,19 +124,7 @@ udp_catch(int sig)
 static void
 udp_signals(void)
 {
-	struct sigaction	sa;
-	static const int	ignored[] = {
-		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU, SIGPIPE
-	};
-	size_t			i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = udp_catch;
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		(void)sigaction(ignored[i], &sa, NULL);
+	sig_serving(udp_catch);
 }
 
 static void
@@ -320,7 +309,7 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
     long long idle_ms)
 {
 	struct udp_ctx	*u;
-	struct pollfd	 pfd[64];
+	struct pollfd	 pfd[UDP_MAX_SOCKETS];
 	size_t		 i;
 	long long	 last = clock_ms();
 	int		 n, timeout;
@@ -428,12 +417,13 @@ udpw_init(struct udpw *w)
 static int
 udpw_serve(struct server *srv, const struct serve_spec *spec)
 {
-	int	fds[64];
+	int	fds[UDP_MAX_SOCKETS];
 	size_t	i, n = 0;
 
 	(void)spec;
 	udp_signals();
-	for (i = 0; i < srv->nls && n < 64; i++)
+	/* More is a start-up error (listen.c, svc.c): never cut here. */
+	for (i = 0; i < srv->nls && n < UDP_MAX_SOCKETS; i++)
 		if (srv->ls[i].fd != -1 && srv->ls[i].socktype == SOCK_DGRAM)
 			fds[n++] = srv->ls[i].fd;
 	udp_loop(srv, fds, n, srv->master_pid, 0);

@@ -41,6 +41,7 @@ struct server;
 
 #define UDP_BUFSIZE	65536	/* > 65,507: a bigger one shows MSG_TRUNC */
 #define UDP_BATCH	8
+#define UDP_MAX_SOCKETS	64	/* datagram sockets one UDP worker polls */
 
 enum udp_verdict {
 	UDP_OK,

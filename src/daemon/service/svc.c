@@ -32,6 +32,7 @@
 #include "sdlisten.h"
 #include "sdnotify.h"
 #include "svc.h"
+#include "udp.h"
 
 static struct privdrop	pd;
 static int		master_dropped;
@@ -117,6 +118,7 @@ static int
 adopt(struct server *srv, int fd, const char *name, const char *from,
     char *err, size_t errlen)
 {
+	static int	 ndgram;
 	struct listener	*l;
 	size_t		 len;
 
@@ -127,6 +129,13 @@ adopt(struct server *srv, int fd, const char *name, const char *from,
 	l = &srv->ls[srv->nls];
 	if (listener_adopt(fd, l, err, errlen) == -1)
 		return -1;
+	if (l->socktype == SOCK_DGRAM && ++ndgram > UDP_MAX_SOCKETS) {
+		(void)snprintf(err, errlen, "too many datagram sockets from "
+		    "%s: the UDP worker holds at most %d", from,
+		    UDP_MAX_SOCKETS);
+		listeners_close(l, 1, 0);
+		return -1;
+	}
 	srv->nls++;
 	len = strlen(l->name);
 	if (name != NULL && *name != '\0')
