@@ -90,15 +90,23 @@ children_last(struct children *c)
 	return c->n == 0 ? NULL : &c->tab[c->n - 1];
 }
 
+/* Where pid is in the table: its index, or c->n if it is not ours. */
+static size_t
+children_index(const struct children *c, pid_t pid)
+{
+	size_t	i = 0;
+
+	while (i < c->n && c->tab[i].pid != pid)
+		i++;
+	return i;
+}
+
 struct child *
 children_find(struct children *c, pid_t pid)
 {
-	size_t	i;
+	size_t	i = children_index(c, pid);
 
-	for (i = 0; i < c->n; i++)
-		if (c->tab[i].pid == pid)
-			return &c->tab[i];
-	return NULL;
+	return i < c->n ? &c->tab[i] : NULL;
 }
 
 void
@@ -122,14 +130,12 @@ children_forget_index(struct children *c, size_t i, struct child *out)
 int
 children_forget_pid(struct children *c, pid_t pid, struct child *out)
 {
-	size_t	i;
+	size_t	i = children_index(c, pid);
 
-	for (i = 0; i < c->n; i++)
-		if (c->tab[i].pid == pid) {
-			children_forget_index(c, i, out);
-			return 0;
-		}
-	return -1;
+	if (i == c->n)
+		return -1;
+	children_forget_index(c, i, out);
+	return 0;
 }
 
 int
@@ -150,7 +156,8 @@ children_account(struct stats *st, pid_t pid, int status)
 	    WEXITSTATUS(status) == SPAWN_EXIT_UNCONFINED) {
 		/* spawn.h: it could not be confined, so it did not serve. */
 		st->abnormal++;
-		log_warnx("child %ld refused to serve unconfined", (long)pid);
+		log_warnx("child %ld exited with status %d: refused to serve "
+		    "unconfined", (long)pid, SPAWN_EXIT_UNCONFINED);
 		return 1;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {

@@ -2,34 +2,27 @@
  * model_prefork.c: --model=prefork, the default: a pool of workers that
  * each accept and serve one connection at a time.
  *
- * The master never touches a connection.  It forks workers into the
- * scoreboard's slots, reaps them, and sizes the pool with pool.c's rules,
- * woken by the self-pipe (signals), by a worker that took the last spare
- * (the scoreboard's wake pipe), or by pool.c's next deadline.
+ * Only what differs from the fork model lives here: pool sizing and the
+ * workers' bookkeeping.  The master never touches a connection.  It
+ * spawns workers (worker.c) into scoreboard slots it claims by its own
+ * records, and sizes the pool with pool.c's rules, woken by the loop
+ * (master.c) on a signal, on a byte from a worker that took the last
+ * spare (the wake pipe), or at pool.c's next deadline.
  *
- * Accepting: with one stream listener the workers block in accept4(2) on
- * the shared socket; Linux wakes exactly one blocked acceptor per
- * connection, so there is no thundering herd and no lock.  With several
- * listeners each worker has an epoll set with EPOLLEXCLUSIVE on every
- * listener, which keeps the same one-wakeup property (docs/DESIGN.md has
- * the measurements).  A receive timeout on the listener (SO_RCVTIMEO,
- * 1 s) bounds how long a worker can sit in accept4 without checking its
- * stop flag and its parent.
+ * Every count the master acts on is recomputed from its own table of
+ * children each time: for each of its workers it reads that worker's
+ * slot through scoreboard_slot_check(), which says whether the slot
+ * still names that pid with a sane state.  A slot that does not, or a
+ * limit table limits_check()/limits_reaped() call corrupt, makes the
+ * master renew the shared segments: one log line, fresh mappings, every
+ * worker retired (a new generation), service goes on.
  *
- * Workers: SIGTERM sets a flag (no SA_RESTART): an idle worker leaves
- * accept4 at once, a busy one finishes its connection first.  SIGHUP,
- * SIGUSR1, SIGINT, SIGTTIN and SIGTTOU are the master's business and are
- * ignored.  A worker exits after its --max-requests (with jitter).
- *
- * Signals to the master: TERM graceful stop (SIGTERM to every worker,
- * SIGKILL to those still busy when --grace runs out), INT fast stop,
- * HUP new generation (every worker of the old one is retired), USR1
- * status line, TTIN/TTOU floor +1/-1.
+ * Signals (from master.c): HUP new generation (every worker of the old
+ * one retired with SIGTERM: idle ones leave at once, busy ones finish),
+ * TTIN/TTOU floor +1/-1, TERM: SIGTERM to every worker.
  */
 #include "config.h"
 
-#include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -53,8 +46,7 @@
 #include "server.h"
 #include "spawn.h"
 #include "udp.h"
-
-#define ACCEPT_TIMEOUT_MS	1000
+#include "worker.h"
 
 struct prefork {
 	struct server		*srv;
@@ -66,7 +58,7 @@ struct prefork {
 	int			 wake[2];
 	size_t			 wake_pfd;
 	uint64_t		 served_gone;	/* by workers already reaped */
-	int			 one_listener;	/* blocking accept4 */
+	struct worker_args	 wargs;		/* the workers' copy */
 	int			 last_total, last_idle, last_busy;
 	const char		*corrupt;	/* why, or NULL */
 	int64_t			 next_check;	/* limits_check() due */
@@ -81,172 +73,6 @@ struct pool_counts {
 	uint64_t served;
 };
 
-static volatile sig_atomic_t worker_stop;
-
-/* ---- the worker ---------------------------------------------------- */
-
-static void
-worker_catch(int sig)
-{
-	(void)sig;
-	worker_stop = 1;
-}
-
-static void
-worker_signals(void)
-{
-	struct sigaction	sa;
-	static const int	ignored[] = {
-		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU
-	};
-	size_t			i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = worker_catch;
-	sa.sa_flags = 0;		/* no SA_RESTART: leave accept4 */
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		(void)sigaction(ignored[i], &sa, NULL);
-}
-
-
-static int
-worker_epoll(const struct server *srv)
-{
-	struct epoll_event	ev;
-	size_t			i;
-	int			ep;
-
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		return -1;
-	for (i = 0; i < srv->nls; i++) {
-		if (srv->ls[i].fd == -1 || srv->ls[i].socktype != SOCK_STREAM)
-			continue;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		ev.data.fd = srv->ls[i].fd;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, srv->ls[i].fd, &ev) == -1) {
-			(void)close(ep);
-			return -1;
-		}
-	}
-	return ep;
-}
-
-/* One connection, or -1 (errno) when there is nothing to serve now. */
-static int
-worker_accept(struct prefork *pf, int ep, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct epoll_event	ev;
-	int			n;
-
-	if (pf->one_listener) {
-		size_t i;
-
-		for (i = 0; i < pf->srv->nls; i++)
-			if (pf->srv->ls[i].socktype == SOCK_STREAM)
-				return accept4(pf->srv->ls[i].fd,
-				    (struct sockaddr *)ss, len, SOCK_CLOEXEC);
-		errno = EBADF;
-		return -1;
-	}
-	n = epoll_wait(ep, &ev, 1, ACCEPT_TIMEOUT_MS);
-	if (n <= 0) {
-		if (n == 0)
-			errno = EAGAIN;
-		return -1;
-	}
-	return accept4(ev.data.fd, (struct sockaddr *)ss, len,
-	    SOCK_CLOEXEC | SOCK_NONBLOCK);
-}
-
-static void __attribute__((noreturn))
-worker_main(struct prefork *pf, struct slot *me)
-{
-	struct server		*srv = pf->srv;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	long long		 limit;
-	int			 ep = -1, conn, emfile_logged = 0;
-
-	/* Confined already (serve_enter): the filter allows epoll. */
-	if (!pf->one_listener && (ep = worker_epoll(srv)) == -1) {
-		log_warn("worker: epoll");
-		_exit(2);
-	}
-	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
-	worker_signals();
-	setproctitle("worker idle");
-	slot_set_state(&pf->sb, me, SLOT_IDLE);
-
-	while (!worker_stop && getppid() == srv->master_pid) {
-		len = sizeof(ss);
-		if ((conn = worker_accept(pf, ep, &ss, &len)) == -1) {
-			switch (errno) {
-			case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-			case EWOULDBLOCK:
-#endif
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
-			case EPERM:
-				continue;
-			case EMFILE:
-			case ENFILE:
-			case ENOBUFS:
-			case ENOMEM: {
-				/* Out of fds: pause rather than spin. */
-				struct timespec pause = { 0, 100000000 };
-
-				if (!emfile_logged)
-					log_warn("worker: accept");
-				emfile_logged = 1;
-				(void)nanosleep(&pause, NULL);
-				continue;
-			}
-			default:
-				log_warn("worker: accept");
-				_exit(2);
-			}
-		}
-		emfile_logged = 0;
-		/*
-		 * issue #5: --per-ip/--rate through the shared table; the
-		 * ticket lands in our slot under its lock, so the master
-		 * can release it if we die mid-connection.
-		 */
-		if (limits_admit(srv, (struct sockaddr *)&ss, len,
-		    &me->lim_ticket) == -1) {
-			(void)close(conn);
-			continue;
-		}
-		slot_set_state(&pf->sb, me, SLOT_BUSY);
-		(void)addr_ntop((struct sockaddr *)&ss, len, me->peer,
-		    sizeof(me->peer));
-		setproctitle("worker %s", me->peer);
-		conn_serve(srv, conn);
-		limits_release(srv, &me->lim_ticket);
-		me->served++;
-		if (limit > 0 && (long long)me->served >= limit)
-			break;
-		slot_set_state(&pf->sb, me, SLOT_IDLE);
-		setproctitle("worker idle");
-	}
-	slot_set_state(&pf->sb, me, SLOT_EXITING);
-	_exit(0);
-}
-
-/* The worker's body, confined by serve_enter() (spawn.h). */
-static int
-worker_serve(struct server *srv, const struct serve_spec *spec)
-{
-	(void)srv;
-	worker_main(spec->arg, spec->ctx);
-}
 
 /* ---- the master ---------------------------------------------------- */
 
@@ -348,7 +174,7 @@ spawn_worker(struct prefork *pf)
 	spec.role = SERVE_WORKER;
 	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
 	spec.serve = worker_serve;
-	spec.arg = pf;
+	spec.arg = &pf->wargs;
 	spec.ctx = &pf->sb.slot[idx];
 	if ((pid = spawn_serving(m->srv, &spec)) == -1) {
 		scoreboard_vacate(&pf->sb, (size_t)idx);
@@ -460,31 +286,48 @@ maintain(struct prefork *pf)
  * Workers of the old segments keep their mapping until they leave; the
  * master no longer reads it (their slot is forgotten: -1).
  */
-static void
-renew_shared(struct prefork *pf)
+/*
+ * A new generation: retire every worker of an older one (detach: and
+ * forget their slots, which are in segments being thrown away).
+ */
+static int
+retire_older(struct master *m, int detach)
 {
-	struct master	*m = pf->m;
 	struct children	*k = &m->kids;
 	size_t		 i;
 	int		 n = 0;
 
+	m->generation++;
+	for (i = 0; i < k->n; i++) {
+		struct child *ch = &k->tab[i];
+
+		if (ch->role != ROLE_WORKER)
+			continue;
+		if (detach)
+			ch->slot = -1;
+		if (!ch->retiring && ch->generation != m->generation) {
+			retire(ch);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void
+renew_shared(struct prefork *pf)
+{
+	struct master	*m = pf->m;
+	int		 n;
+
 	log_warnx("shared memory corrupt (%s): new segments, replacing "
 	    "every worker", pf->corrupt);
 	pf->corrupt = NULL;
-	for (i = 0; i < k->n; i++)
-		if (k->tab[i].role == ROLE_WORKER) {
-			k->tab[i].slot = -1;
-			if (!k->tab[i].retiring) {
-				retire(&k->tab[i]);
-				n++;
-			}
-		}
+	n = retire_older(m, 1);
 	if (scoreboard_renew(&pf->sb) == -1)
 		log_warn("scoreboard: the old one is kept");
 	if (limits_renew(m->srv) == -1)
 		log_warnx("limits: new segments could not be made, the old "
 		    "ones are kept");
-	m->generation++;
 	log_info("generation %u, replacing %d workers", m->generation, n);
 	maintain(pf);
 }
@@ -526,17 +369,8 @@ static void
 prefork_reload(struct master *m)
 {
 	struct prefork	*pf = m->priv;
-	struct children	*k = &m->kids;
-	size_t		 i;
-	int		 n = 0;
+	int		 n = retire_older(m, 0);
 
-	m->generation++;
-	for (i = 0; i < k->n; i++)
-		if (k->tab[i].role == ROLE_WORKER && !k->tab[i].retiring &&
-		    k->tab[i].generation != m->generation) {
-			retire(&k->tab[i]);
-			n++;
-		}
 	log_info("SIGHUP: generation %u, replacing %d workers",
 	    m->generation, n);
 	/* Replacements start now; the old ones leave as they finish. */
@@ -610,7 +444,7 @@ static void
 listeners_prepare(struct prefork *pf)
 {
 	struct server	*srv = pf->srv;
-	struct timeval	 tv = { ACCEPT_TIMEOUT_MS / 1000, 0 };
+	struct timeval	 tv = { WORKER_ACCEPT_TIMEOUT_MS / 1000, 0 };
 	size_t		 i, nstream = 0, which = 0;
 	int		 fl;
 
@@ -621,7 +455,7 @@ listeners_prepare(struct prefork *pf)
 		}
 	if (nstream != 1)
 		return;
-	pf->one_listener = 1;
+	pf->wargs.one_listener = 1;
 	if ((fl = fcntl(srv->ls[which].fd, F_GETFL)) == -1 ||
 	    fcntl(srv->ls[which].fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		fatal("fcntl");
@@ -638,6 +472,8 @@ prefork_start(struct master *m)
 
 	pf->srv = srv;
 	pf->m = m;
+	pf->wargs.srv = srv;
+	pf->wargs.sb = &pf->sb;
 	pf->pol.floor = srv->opt->workers;
 	pf->pol.min_spare = srv->opt->min_spare;
 	pf->pol.max_spare = srv->opt->max_spare;

@@ -147,3 +147,26 @@ sig_child_reset(void)
 	}
 	qhead = qlen = 0;
 }
+
+/*
+ * In a serving process, once it runs its own loop: SIGTERM to on_term,
+ * without SA_RESTART so a blocking accept4/poll returns at once; the
+ * master's other signals (and SIGPIPE) ignored.
+ */
+void
+sig_serving(void (*on_term)(int))
+{
+	static const int	ignored[] = {
+		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU, SIGPIPE
+	};
+	struct sigaction	sa;
+	size_t			i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_term;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		(void)sigaction(ignored[i], &sa, NULL);
+}

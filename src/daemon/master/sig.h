@@ -20,6 +20,9 @@
  *				the dispositions sig_init() changed back to
  *				their defaults (only those), no self-pipe,
  *				an empty mask
+ *	sig_serving()		a serving process's own: SIGTERM to its
+ *				handler (no SA_RESTART), the master's other
+ *				signals ignored
  */
 #ifndef ECHOD_SIG_H
 #define ECHOD_SIG_H
@@ -31,5 +34,6 @@ int	sig_init(int);
 int	sig_next(void);
 int	sig_pipe_fd(void);
 void	sig_child_reset(void);
+void	sig_serving(void (*)(int));
 
 #endif

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "sig.h"
 #include "spawn.h"
 #include "udp.h"
 
@@ -123,19 +124,7 @@ udp_catch(int sig)
 static void
 udp_signals(void)
 {
-	struct sigaction	sa;
-	static const int	ignored[] = {
-		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU, SIGPIPE
-	};
-	size_t			i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = udp_catch;
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		(void)sigaction(ignored[i], &sa, NULL);
+	sig_serving(udp_catch);
 }
 
 static void
