@@ -111,7 +111,6 @@ worker_signals(void)
 		(void)sigaction(ignored[i], &sa, NULL);
 }
 
-
 static int
 worker_epoll(const struct server *srv)
 {
@@ -178,7 +177,6 @@ worker_main(struct prefork *pf, struct slot *me)
 		_exit(2);
 	}
 	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
-	worker_signals();
 	setproctitle("worker idle");
 	slot_set_state(&pf->sb, me, SLOT_IDLE);
 
@@ -317,6 +315,7 @@ spawn_worker(struct prefork *pf)
 	(void)__atomic_add_fetch(&pf->sb.hdr->idle, 1, __ATOMIC_RELAXED);
 	memset(&spec, 0, sizeof(spec));
 	spec.role = SERVE_WORKER;
+	spec.sigsetup = worker_signals;	/* before any signal gets in */
 	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
 	spec.serve = worker_serve;
 	spec.arg = pf;
