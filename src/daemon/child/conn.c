@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -19,11 +18,9 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "harden.h"
 #include "limit.h"
 #include "log.h"
 #include "server.h"
-#include "sig.h"
 
 static double
 elapsed(const struct timespec *a)

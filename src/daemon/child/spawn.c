@@ -285,6 +285,8 @@ serve_enter(struct server *srv, const struct serve_spec *spec,
 	log_set_child();
 	if (has_master)
 		sig_child_reset();
+	if (spec->sigsetup != NULL)
+		spec->sigsetup();	/* still blocked: nothing slips by */
 	if (mask != NULL)
 		(void)sigprocmask(SIG_SETMASK, mask, NULL);
 	closelog();	/* reopened below: close_others would take it */

@@ -63,6 +63,12 @@ struct serve_spec {
 	int		(*serve)(struct server *, const struct serve_spec *);
 	void		*arg;
 	void		*ctx;		/* a second one (the prefork slot) */
+	/*
+	 * The role's own handlers (a worker's SIGTERM/SIGHUP), installed
+	 * while every signal is still blocked, so none is lost or taken
+	 * with the default action before they are in place.  May be NULL.
+	 */
+	void		(*sigsetup)(void);
 	int		 conn;		/* SERVE_CONN: the accepted socket */
 };
 

@@ -150,6 +150,17 @@ worker_conn(const struct worker_args *wa, struct slot *me, int conn,
 	me->served++;
 }
 
+/*
+ * The worker's own handlers: serve_enter() installs them while every
+ * signal is still blocked, so a SIGTERM or SIGHUP sent right after the
+ * fork is neither lost nor taken with the default action.
+ */
+void
+worker_sigsetup(void)
+{
+	sig_serving(worker_catch);
+}
+
 int
 worker_serve(struct server *srv, const struct serve_spec *spec)
 {
@@ -166,7 +177,6 @@ worker_serve(struct server *srv, const struct serve_spec *spec)
 		return 2;
 	}
 	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
-	sig_serving(worker_catch);
 	setproctitle("worker idle");
 	slot_set_state(wa->sb, me, SLOT_IDLE);
 	while (!worker_stop && getppid() == srv->master_pid) {

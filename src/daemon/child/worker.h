@@ -21,6 +21,7 @@ struct worker_args {
 	int			 one_listener;	/* blocking accept4 */
 };
 
+void	worker_sigsetup(void);
 int	worker_serve(struct server *, const struct serve_spec *);
 
 #endif

@@ -174,6 +174,7 @@ spawn_worker(struct prefork *pf)
 	spec.role = SERVE_WORKER;
 	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
 	spec.serve = worker_serve;
+	spec.sigsetup = worker_sigsetup;	/* before any signal gets in */
 	spec.arg = &pf->wargs;
 	spec.ctx = &pf->sb.slot[idx];
 	if ((pid = spawn_serving(m->srv, &spec)) == -1) {

@@ -421,7 +421,6 @@ udpw_serve(struct server *srv, const struct serve_spec *spec)
 	size_t	i, n = 0;
 
 	(void)spec;
-	udp_signals();
 	/* More is a start-up error (listen.c, svc.c): never cut here. */
 	for (i = 0; i < srv->nls && n < UDP_MAX_SOCKETS; i++)
 		if (srv->ls[i].fd != -1 && srv->ls[i].socktype == SOCK_DGRAM)
@@ -444,6 +443,7 @@ udpw_spawn(struct server *srv, struct udpw *w, int with_pipe, long long now)
 	}
 	memset(&spec, 0, sizeof(spec));
 	spec.role = SERVE_UDP;
+	spec.sigsetup = udp_signals;
 	if (p[1] != -1)
 		spec.keep[spec.nkeep++] = p[1];
 	spec.serve = udpw_serve;

@@ -54,8 +54,8 @@ enum udp_verdict udp_source_check(const struct sockaddr *, socklen_t);
 int	udp_port_banned(unsigned int);
 
 /* inetd "dgram wait": serve fd until --idle-timeout passes with no
- * datagram (then inetd takes the socket back), or SIGTERM.  Drops
- * privileges (svc_child_setup) and hardens first.  Returns 0. */
+ * datagram (then inetd takes the socket back), or SIGTERM.  Enters
+ * through serve_enter() (spawn.h): confined, never returns. */
 int	udp_serve_fd(struct server *, int);
 
 /* ---- the master's side ------------------------------------------- */
