@@ -175,6 +175,7 @@ make_root() {
 	cp -a "$base" "$work/root" || die "cannot copy $base"
 	# No container should reuse the cache's machine id or hostname.
 	: >"$work/root/etc/machine-id"
+	rm -f "$work/root/var/lib/dbus/machine-id"
 	echo echod-deploy >"$work/root/etc/hostname"
 }
 
@@ -194,8 +195,16 @@ boot() {
 		tail -20 "$work/nspawn.log"
 		skip "systemd-nspawn could not boot the container (see above)"
 	fi
-	st=$(timeout 90 nsenter -t "$leader" -a env -i PATH=/usr/bin:/bin \
-	    systemctl is-system-running --wait 2>&1)
+	# Until its systemd listens, systemctl cannot even connect: retry.
+	for i in $(seq 1 240); do
+		st=$(timeout 90 nsenter -t "$leader" -a env -i PATH=/usr/bin:/bin \
+		    systemctl is-system-running --wait 2>&1)
+		case $st in
+		running|degraded|maintenance|stopping|offline) break ;;
+		esac
+		alive "$leader" || break
+		sleep 0.5
+	done
 	case $st in
 	running|degraded) say "container up (leader pid $leader, $st)" ;;
 	*)	tail -20 "$work/nspawn.log"
@@ -378,7 +387,7 @@ check_inetd() {
 		s=$(field "$p" Seccomp); f=$(field "$p" Seccomp_filters)
 		nnp=$(field "$p" NoNewPrivs)
 		say "  pid $p ($(cmdline "$p")) in $(inc cat "/proc/$p/cgroup" |
-		    sed 's|.*/||'): Seccomp $s, filters $f (unit's: $unit_filters), NoNewPrivs $nnp"
+		    sed -n 's|^0::.*/||p'): Seccomp $s, filters $f (unit's: $unit_filters), NoNewPrivs $nnp"
 		[ "$s" = 2 ] && [ "$nnp" = 1 ] && [ "${f:-0}" -gt "${unit_filters:-0}" ] ||
 		    bad=$((bad + 1))
 	done
