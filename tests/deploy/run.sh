@@ -429,7 +429,13 @@ preflight
 mkdir -p "$cache" || die "cannot create $cache"
 cache=$(cd "$cache" && pwd)
 work=$(mktemp -d "$cache/run.XXXXXX") || die "no work directory in $cache"
-( sleep "$timeout_s"; say "timed out after $timeout_s s"; kill -TERM $$ ) &
+# The time bound: a subshell that takes its sleep with it when cleanup
+# ends it early.
+(
+	sleep "$timeout_s" & s=$!
+	trap 'kill $s 2>/dev/null; exit 0' TERM
+	wait "$s" && { say "timed out after $timeout_s s"; kill -TERM $$; }
+) &
 watchdog=$!
 
 start=$(date +%s)
