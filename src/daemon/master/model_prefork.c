@@ -60,6 +60,7 @@ struct prefork {
 	uint64_t		 served_gone;	/* by workers already reaped */
 	struct worker_args	 wargs;		/* the workers' copy */
 	int			 last_total, last_idle, last_busy;
+	uint64_t		 last_served;	/* STATUS= carries it too */
 	const char		*corrupt;	/* why, or NULL */
 	int64_t			 next_check;	/* limits_check() due */
 };
@@ -148,7 +149,8 @@ prefork_counts(struct master *m, int force)
 	st->backoff_ms = (long)(pf->ctl.backoff_ms > m->fork_backoff ?
 	    pf->ctl.backoff_ms : m->fork_backoff);
 	if (force || c.alive != pf->last_total || c.idle != pf->last_idle ||
-	    c.busy != pf->last_busy) {
+	    c.busy != pf->last_busy || c.served != pf->last_served) {
+		pf->last_served = c.served;
 		pf->last_total = c.alive;
 		pf->last_idle = c.idle;
 		pf->last_busy = c.busy;
