@@ -542,6 +542,29 @@ bench_stop(struct bench *b, int count_unfinished, const char *why)
 	b->phase = P_DONE;
 }
 
+/* In the measured phase: time up (-d) or every operation done (-n)? */
+static void
+measure_over(struct bench *b)
+{
+	const struct echoc_opts	*o = b->o;
+	size_t			 i;
+
+	if (o->count == 0 && b->now >= b->t_measure_end) {
+		b->phase = P_DRAIN;
+		b->count_bytes = 0;
+		b->t_drain_end = b->now + o->timeout_ms * 1000000 + TICK_NS;
+		for (i = 0; i < b->nc; i++)
+			if (b->c[i].state == S_BACKOFF) {
+				b->c[i].state = S_OFF;
+				b->backoff--;
+			}
+	} else if (o->count != 0 && b->active == 0 && b->backoff == 0 &&
+	    !may_start(b)) {
+		b->t_measure_end = b->now;
+		bench_stop(b, 0, NULL);
+	}
+}
+
 static void
 bench_phase(struct bench *b)
 {
@@ -574,21 +597,7 @@ bench_phase(struct bench *b)
 		}
 		break;
 	case P_MEASURE:
-		if (o->count == 0 && b->now >= b->t_measure_end) {
-			b->phase = P_DRAIN;
-			b->count_bytes = 0;
-			b->t_drain_end = b->now + o->timeout_ms * 1000000 +
-			    TICK_NS;
-			for (i = 0; i < b->nc; i++)
-				if (b->c[i].state == S_BACKOFF) {
-					b->c[i].state = S_OFF;
-					b->backoff--;
-				}
-		} else if (o->count != 0 && b->active == 0 &&
-		    b->backoff == 0 && !may_start(b)) {
-			b->t_measure_end = b->now;
-			bench_stop(b, 0, NULL);
-		}
+		measure_over(b);
 		break;
 	case P_DRAIN:
 		/* Still progressing after -t: healthy, just not counted. */
@@ -700,30 +709,12 @@ bench_target(struct bench *b, char *msg, size_t msglen)
 	return 0;
 }
 
-int
-bench_run(const struct echoc_opts *o, struct bench_result *r, char *msg,
-    size_t msglen)
+/* Descriptors for -c connections, raising the soft limit if we may. */
+static int
+bench_nofile(const struct echoc_opts *o, char *msg, size_t msglen)
 {
-	struct bench		 b;
-	struct ev_event		 evs[MAXEV];
-	struct rlimit		 rl;
-	struct sigaction	 sa, osa;
-	uint64_t		 last_ops = 0, tok;
-	int64_t			 last_tick, last_prog, t0;
-	size_t			 i, idx;
-	int			 n, k, tty, wait_ms;
+	struct rlimit	rl;
 
-	memset(r, 0, sizeof(*r));
-	hist_init(&r->lat);
-	r->mode = o->mode;
-	r->concurrency = o->concurrency;
-	r->size = o->size;
-	memset(&b, 0, sizeof(b));
-	b.o = o;
-	b.r = r;
-	b.nc = (size_t)o->concurrency;
-
-	/* Idle mode is all descriptors; the others may want many too. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
@@ -736,21 +727,126 @@ bench_run(const struct echoc_opts *o, struct bench_result *r, char *msg,
 		    o->concurrency + 16, (unsigned long long)rl.rlim_cur);
 		return -1;
 	}
-	if (bench_target(&b, msg, msglen) == -1)
+	return 0;
+}
+
+/* The target, the connection table and the event queue. */
+static int
+bench_setup(struct bench *b, const struct echoc_opts *o,
+    struct bench_result *r, char *msg, size_t msglen)
+{
+	size_t	i;
+
+	memset(r, 0, sizeof(*r));
+	hist_init(&r->lat);
+	r->mode = o->mode;
+	r->concurrency = o->concurrency;
+	r->size = o->size;
+	memset(b, 0, sizeof(*b));
+	b->o = o;
+	b->r = r;
+	b->nc = (size_t)o->concurrency;
+	if (bench_nofile(o, msg, msglen) == -1 ||
+	    bench_target(b, msg, msglen) == -1)
 		return -1;
-	if ((b.c = calloc(b.nc, sizeof(*b.c))) == NULL) {
+	if ((b->c = calloc(b->nc, sizeof(*b->c))) == NULL) {
 		(void)snprintf(msg, msglen, "%s", strerror(errno));
 		return -1;
 	}
-	for (i = 0; i < b.nc; i++)
-		b.c[i].fd = -1;
-	if ((b.ep = ev_open()) == -1) {
+	for (i = 0; i < b->nc; i++)
+		b->c[i].fd = -1;
+	if ((b->ep = ev_open()) == -1) {
 		(void)snprintf(msg, msglen, "event queue: %s", strerror(errno));
-		free(b.c);
+		free(b->c);
 		return -1;
 	}
 	pat_init();
+	return 0;
+}
 
+/* The clock starts: the first phase, and the first connections. */
+static void
+bench_start(struct bench *b)
+{
+	const struct echoc_opts	*o = b->o;
+	size_t			 i;
+
+	b->now = echoc_now_ns();
+	b->t_deadline = b->now + o->max_time_ms * 1000000;
+	if (o->mode == ECHOC_BENCH_IDLE) {
+		b->phase = P_RAMP;
+		b->count_bytes = 1;
+		return;
+	}
+	b->phase = o->warmup_ms > 0 ? P_WARMUP : P_MEASURE;
+	b->count_bytes = b->phase == P_MEASURE;
+	b->t_measure = b->now + o->warmup_ms * 1000000;
+	b->t_measure_end = b->t_measure + o->duration_ms * 1000000;
+	for (i = 0; i < b->nc && may_start(b); i++)
+		conn_open(b, i);
+}
+
+/* One wait for events and what they ask: 0, or -1 with a message. */
+static int
+bench_turn(struct bench *b, struct ev_event *evs, char *msg, size_t msglen)
+{
+	uint64_t	tok;
+	size_t		idx;
+	int		n, k, wait_ms;
+
+	wait_ms = b->backoff > 0 ? 2 : (int)(TICK_NS / 1000000);
+	n = ev_wait(b->ep, evs, MAXEV, wait_ms);
+	if (n == -1 && errno != EINTR) {
+		(void)snprintf(msg, msglen, "event wait: %s", strerror(errno));
+		bench_stop(b, 0, NULL);
+		return -1;
+	}
+	b->now = echoc_now_ns();
+	for (k = 0; k < n; k++) {
+		tok = evs[k].token;
+		idx = (size_t)(tok & ((1U << TOKEN_IDX_BITS) - 1));
+		if (idx >= b->nc || (b->c[idx].gen & TOKEN_GEN_MASK) !=
+		    (tok >> TOKEN_IDX_BITS) || b->c[idx].fd == -1)
+			continue;	/* an earlier connection's */
+		conn_event(b, idx, evs[k].what);
+	}
+	return 0;
+}
+
+/* How long the measured part lasted, in seconds. */
+static double
+bench_seconds(const struct bench *b)
+{
+	const struct echoc_opts	*o = b->o;
+	double			 s;
+
+	if (o->mode == ECHOC_BENCH_IDLE) {
+		if (!b->hold_begun)
+			s = 0;
+		else if (b->t_end < b->t_measure_end)
+			s = (double)(b->t_end - b->t_measure) / NS;
+		else
+			s = (double)(b->t_measure_end - b->t_measure) / NS;
+	} else if (o->count == 0)
+		s = (double)(b->t_measure_end - b->t_measure) / NS;
+	else
+		s = (double)(b->t_end - b->t_measure) / NS;
+	return s < 0 ? 0 : s;
+}
+
+int
+bench_run(const struct echoc_opts *o, struct bench_result *r, char *msg,
+    size_t msglen)
+{
+	struct bench		 b;
+	struct ev_event		 evs[MAXEV];
+	struct sigaction	 sa, osa;
+	uint64_t		 last_ops = 0;
+	int64_t			 last_tick, last_prog;
+	int			 tty;
+
+	if (bench_setup(&b, o, r, msg, msglen) == -1)
+		return -1;
 	got_sigint = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = sigint_catch;
@@ -759,39 +855,11 @@ bench_run(const struct echoc_opts *o, struct bench_result *r, char *msg,
 	(void)sigaction(SIGINT, &sa, &osa);
 
 	tty = isatty(STDERR_FILENO);
-	t0 = b.now = echoc_now_ns();
-	last_tick = last_prog = t0;
-	b.t_deadline = t0 + o->max_time_ms * 1000000;
-	if (o->mode == ECHOC_BENCH_IDLE) {
-		b.phase = P_RAMP;
-		b.count_bytes = 1;
-	} else {
-		b.phase = o->warmup_ms > 0 ? P_WARMUP : P_MEASURE;
-		b.count_bytes = b.phase == P_MEASURE;
-		b.t_measure = t0 + o->warmup_ms * 1000000;
-		b.t_measure_end = b.t_measure + o->duration_ms * 1000000;
-		for (i = 0; i < b.nc && may_start(&b); i++)
-			conn_open(&b, i);
-	}
-
+	bench_start(&b);
+	last_tick = last_prog = b.now;
 	while (b.phase != P_DONE) {
-		wait_ms = b.backoff > 0 ? 2 : (int)(TICK_NS / 1000000);
-		n = ev_wait(b.ep, evs, MAXEV, wait_ms);
-		if (n == -1 && errno != EINTR) {
-			(void)snprintf(msg, msglen, "event wait: %s",
-			    strerror(errno));
-			bench_stop(&b, 0, NULL);
+		if (bench_turn(&b, evs, msg, msglen) == -1)
 			break;
-		}
-		b.now = echoc_now_ns();
-		for (k = 0; k < n; k++) {
-			tok = evs[k].token;
-			idx = (size_t)(tok & ((1U << TOKEN_IDX_BITS) - 1));
-			if (idx >= b.nc || (b.c[idx].gen & TOKEN_GEN_MASK) !=
-			    (tok >> TOKEN_IDX_BITS) || b.c[idx].fd == -1)
-				continue;	/* an earlier connection's */
-			conn_event(&b, idx, evs[k].what);
-		}
 		if (b.now - last_tick >= TICK_NS || b.backoff > 0) {
 			bench_tick(&b);
 			last_tick = b.now;
@@ -803,22 +871,7 @@ bench_run(const struct echoc_opts *o, struct bench_result *r, char *msg,
 	}
 	if (tty)
 		fprintf(stderr, "\r%*s\r", 60, "");
-
-	if (o->mode == ECHOC_BENCH_IDLE) {
-		if (!b.hold_begun)
-			r->seconds = 0;
-		else if (b.t_end < b.t_measure_end)
-			r->seconds = (double)(b.t_end - b.t_measure) / NS;
-		else
-			r->seconds = (double)(b.t_measure_end - b.t_measure) /
-			    NS;
-	} else if (o->count == 0)
-		r->seconds = (double)(b.t_measure_end - b.t_measure) / NS;
-	else
-		r->seconds = (double)(b.t_end - b.t_measure) / NS;
-	if (r->seconds < 0)
-		r->seconds = 0;
-
+	r->seconds = bench_seconds(&b);
 	(void)sigaction(SIGINT, &osa, NULL);
 	(void)close(b.ep);
 	free(b.c);

@@ -107,19 +107,226 @@ optname(int longidx, int c, char *buf, size_t len)
 	return buf;
 }
 
+/* What the parse has seen so far, for the checks made after it. */
+struct seen {
+	const char	*bench_only;	/* an option that needs --bench */
+	int		 d, s, t, max, w;
+};
+
+static int
+opt_bench(struct echoc_opts *o, const char *name, char *msg, size_t msglen)
+{
+	unsigned int	i;
+
+	for (i = ECHOC_BENCH_CONN; i <= ECHOC_BENCH_IDLE; i++)
+		if (strcmp(optarg, modenames[i]) == 0)
+			break;
+	if (i > ECHOC_BENCH_IDLE)
+		return usage_err(msg, msglen, "%s %s: not one of conn, rtt, "
+		    "bulk, idle", name, optarg);
+	o->mode = (enum echoc_mode)i;
+	return 0;
+}
+
+static int
+opt_number(const char *name, long long min, long long max, long long *out,
+    char *msg, size_t msglen)
+{
+	const char	*errstr;
+
+	if (num_parse(optarg, min, max, out, &errstr) == -1)
+		return usage_err(msg, msglen, "%s %s: %s", name, optarg,
+		    errstr);
+	return 0;
+}
+
+static int
+opt_size(struct echoc_opts *o, const char *name, char *msg, size_t msglen)
+{
+	const char	*errstr;
+
+	if (num_parse_size(optarg, SIZE_MAX_BULK, &o->size, &errstr) == -1)
+		return usage_err(msg, msglen, "%s %s: %s", name, optarg,
+		    errstr);
+	if (o->size == 0)
+		return usage_err(msg, msglen, "%s %s: too small", name, optarg);
+	return 0;
+}
+
+/* A getopt answer that is an error: the message for it. */
+static int
+opt_error(int c, char **argv, char *msg, size_t msglen)
+{
+	if (c == ':') {
+		if (optopt != 0 && optopt < 256)
+			return usage_err(msg, msglen, "-%c: needs an argument",
+			    optopt);
+		return usage_err(msg, msglen, "%s: needs an argument",
+		    argv[optind - 1]);
+	}
+	if (optopt != 0)
+		return usage_err(msg, msglen, "-%c: unknown option", optopt);
+	return usage_err(msg, msglen, "%s: unknown option", argv[optind - 1]);
+}
+
+/* Options that take a duration; 1 if c was not one of them. */
+static int
+opt_duration(struct echoc_opts *o, int c, const char *name, struct seen *sn,
+    char *msg, size_t msglen)
+{
+	switch (c) {
+	case 'd':
+		sn->d = 1;
+		sn->bench_only = "-d";
+		return parse_msec(name, optarg, 1, 31 * MSEC_DAY,
+		    &o->duration_ms, msg, msglen);
+	case 't':
+		sn->t = 1;
+		return parse_msec(name, optarg, 1, MSEC_DAY, &o->timeout_ms,
+		    msg, msglen);
+	case 'w':
+		sn->w = 1;
+		sn->bench_only = "--warmup";
+		return parse_msec(name, optarg, 0, MSEC_DAY, &o->warmup_ms,
+		    msg, msglen);
+	case OPT_MAX_TIME:
+		sn->max = 1;
+		sn->bench_only = "--max-time";
+		return parse_msec(name, optarg, 1, 32 * MSEC_DAY,
+		    &o->max_time_ms, msg, msglen);
+	}
+	return 1;
+}
+
+/* One option: 0, -1 with a message, or 1 when parsing is over (-h, -V). */
+static int
+opt_one(struct echoc_opts *o, int c, const char *name, struct seen *sn,
+    char **argv, char *msg, size_t msglen)
+{
+	int	r;
+
+	if ((r = opt_duration(o, c, name, sn, msg, msglen)) != 1)
+		return r;
+	switch (c) {
+	case '4':
+	case '6':
+		o->family = c == '4' ? AF_INET : AF_INET6;
+		return 0;
+	case 'b':
+		return opt_bench(o, name, msg, msglen);
+	case 'c':
+		sn->bench_only = "-c";
+		return opt_number(name, 1, 1000000, &o->concurrency, msg,
+		    msglen);
+	case 'h':
+	case 'V':
+		o->action = c == 'h' ? ECHOC_HELP : ECHOC_VERSION;
+		return 1;
+	case 'j':
+		o->json = 1;
+		sn->bench_only = "--json";
+		return 0;
+	case 'n':
+		sn->bench_only = "-n";
+		return opt_number(name, 1, 1000000000000LL, &o->count, msg,
+		    msglen);
+	case 's':
+		sn->s = 1;
+		sn->bench_only = "-s";
+		return opt_size(o, name, msg, msglen);
+	case 'u':
+		o->udp = 1;
+		return 0;
+	}
+	return opt_error(c, argv, msg, msglen);
+}
+
+static int
+host_port(struct echoc_opts *o, int argc, char **argv, char *msg,
+    size_t msglen)
+{
+	const char	*errstr;
+	long long	 v;
+
+	if (argc < 2)
+		return usage_err(msg, msglen, "%s", argc == 0 ?
+		    "host and port are needed" : "port is needed");
+	o->host = argv[0];
+	o->port = argv[1];
+	if (o->host[0] == '\0')
+		return usage_err(msg, msglen, "host: empty");
+	if (o->port[0] >= '0' && o->port[0] <= '9') {
+		if (num_parse(o->port, 1, 65535, &v, &errstr) == -1)
+			return usage_err(msg, msglen, "port %s: %s", o->port,
+			    errstr);
+	} else if (o->port[0] == '\0')
+		return usage_err(msg, msglen, "port: empty");
+	return 0;
+}
+
+static int
+finish_send(struct echoc_opts *o, const struct seen *sn, int argc,
+    char **argv, char *msg, size_t msglen)
+{
+	if (sn->bench_only != NULL)
+		return usage_err(msg, msglen, "%s: only with --bench",
+		    sn->bench_only);
+	if (argc > 0) {
+		o->messages = argv;
+		o->nmessages = argc;
+	}
+	if (!sn->t)
+		o->timeout_ms = o->udp ? 2000 : 10000;
+	return 0;
+}
+
+static int
+finish_bench(struct echoc_opts *o, const struct seen *sn, int argc,
+    char **argv, char *msg, size_t msglen)
+{
+	if (o->udp)
+		return usage_err(msg, msglen, "-u: --bench is TCP only");
+	if (argc > 0)
+		return usage_err(msg, msglen, "%s: unexpected argument "
+		    "(--bench takes no messages)", argv[0]);
+	if (sn->d && o->count != 0)
+		return usage_err(msg, msglen,
+		    "-n and -d: give one or the other");
+	if (o->mode == ECHOC_BENCH_IDLE && o->count != 0)
+		return usage_err(msg, msglen, "-n: not with --bench=idle "
+		    "(it holds -c connections for -d seconds)");
+	if (o->mode == ECHOC_BENCH_IDLE && sn->w)
+		return usage_err(msg, msglen,
+		    "--warmup: not with --bench=idle");
+	if (!sn->s)
+		o->size = o->mode == ECHOC_BENCH_BULK ? 16ULL << 20 : 64;
+	else if (o->mode != ECHOC_BENCH_BULK && o->size > SIZE_MAX_SMALL)
+		return usage_err(msg, msglen, "-s %llu: too large for "
+		    "--bench=%s (at most 1G)", (unsigned long long)o->size,
+		    modenames[o->mode]);
+	if (!sn->t)
+		o->timeout_ms = 5000;
+	if (!sn->max) {
+		if (o->count != 0)
+			o->max_time_ms = o->warmup_ms + 300000;
+		else
+			o->max_time_ms = o->warmup_ms + o->duration_ms + 30000;
+		if (o->mode == ECHOC_BENCH_IDLE)
+			o->max_time_ms += o->concurrency * 10;	/* the ramp */
+	}
+	return 0;
+}
+
 int
 echoc_opts_parse(struct echoc_opts *o, int argc, char **argv, char *msg,
     size_t msglen)
 {
-	const char	*errstr, *name;
+	struct seen	 sn;
 	char		 nbuf[32];
-	const char	*seen_bench_only = NULL;
-	int		 c, longidx, got_d = 0, got_s = 0, got_t = 0;
-	int		 got_max = 0, got_w = 0;
-	long long	 v;
-	unsigned int	 i;
+	int		 c, longidx, r;
 
 	memset(o, 0, sizeof(*o));
+	memset(&sn, 0, sizeof(sn));
 	o->mode = ECHOC_SEND;
 	o->family = AF_UNSPEC;
 	o->concurrency = 1;
@@ -140,165 +347,16 @@ echoc_opts_parse(struct echoc_opts *o, int argc, char **argv, char *msg,
 		    &longidx);
 		if (c == -1)
 			break;
-		name = optname(longidx, c, nbuf, sizeof(nbuf));
-		switch (c) {
-		case '4':
-			o->family = AF_INET;
-			break;
-		case '6':
-			o->family = AF_INET6;
-			break;
-		case 'b':
-			for (i = ECHOC_BENCH_CONN; i <= ECHOC_BENCH_IDLE; i++)
-				if (strcmp(optarg, modenames[i]) == 0)
-					break;
-			if (i > ECHOC_BENCH_IDLE)
-				return usage_err(msg, msglen, "%s %s: not one "
-				    "of conn, rtt, bulk, idle", name, optarg);
-			o->mode = (enum echoc_mode)i;
-			break;
-		case 'c':
-			if (num_parse(optarg, 1, 1000000, &o->concurrency,
-			    &errstr) == -1)
-				return usage_err(msg, msglen, "%s %s: %s",
-				    name, optarg, errstr);
-			seen_bench_only = "-c";
-			break;
-		case 'd':
-			if (parse_msec(name, optarg, 1, 31 * MSEC_DAY,
-			    &o->duration_ms, msg, msglen) == -1)
-				return -1;
-			got_d = 1;
-			seen_bench_only = "-d";
-			break;
-		case 'h':
-			o->action = ECHOC_HELP;
-			return 0;
-		case 'j':
-			o->json = 1;
-			seen_bench_only = "--json";
-			break;
-		case 'n':
-			if (num_parse(optarg, 1, 1000000000000LL, &o->count,
-			    &errstr) == -1)
-				return usage_err(msg, msglen, "%s %s: %s",
-				    name, optarg, errstr);
-			seen_bench_only = "-n";
-			break;
-		case 's':
-			if (num_parse_size(optarg, SIZE_MAX_BULK, &o->size,
-			    &errstr) == -1)
-				return usage_err(msg, msglen, "%s %s: %s",
-				    name, optarg, errstr);
-			if (o->size == 0)
-				return usage_err(msg, msglen,
-				    "%s %s: too small", name, optarg);
-			got_s = 1;
-			seen_bench_only = "-s";
-			break;
-		case 't':
-			if (parse_msec(name, optarg, 1, MSEC_DAY,
-			    &o->timeout_ms, msg, msglen) == -1)
-				return -1;
-			got_t = 1;
-			break;
-		case 'u':
-			o->udp = 1;
-			break;
-		case 'V':
-			o->action = ECHOC_VERSION;
-			return 0;
-		case 'w':
-			if (parse_msec(name, optarg, 0, MSEC_DAY,
-			    &o->warmup_ms, msg, msglen) == -1)
-				return -1;
-			got_w = 1;
-			seen_bench_only = "--warmup";
-			break;
-		case OPT_MAX_TIME:
-			if (parse_msec(name, optarg, 1, 32 * MSEC_DAY,
-			    &o->max_time_ms, msg, msglen) == -1)
-				return -1;
-			got_max = 1;
-			seen_bench_only = "--max-time";
-			break;
-		case ':':
-			if (optopt != 0 && optopt < 256)
-				return usage_err(msg, msglen,
-				    "-%c: needs an argument", optopt);
-			return usage_err(msg, msglen, "%s: needs an argument",
-			    argv[optind - 1]);
-		case '?':
-		default:
-			if (optopt != 0)
-				return usage_err(msg, msglen,
-				    "-%c: unknown option", optopt);
-			return usage_err(msg, msglen, "%s: unknown option",
-			    argv[optind - 1]);
-		}
+		r = opt_one(o, c, optname(longidx, c, nbuf, sizeof(nbuf)), &sn,
+		    argv, msg, msglen);
+		if (r != 0)
+			return r == 1 ? 0 : -1;
 	}
 	argc -= optind;
 	argv += optind;
-
-	if (argc < 2)
-		return usage_err(msg, msglen, "%s", argc == 0 ?
-		    "host and port are needed" : "port is needed");
-	o->host = argv[0];
-	o->port = argv[1];
-	if (o->host[0] == '\0')
-		return usage_err(msg, msglen, "host: empty");
-	if (o->port[0] >= '0' && o->port[0] <= '9') {
-		if (num_parse(o->port, 1, 65535, &v, &errstr) == -1)
-			return usage_err(msg, msglen, "port %s: %s", o->port,
-			    errstr);
-	} else if (o->port[0] == '\0')
-		return usage_err(msg, msglen, "port: empty");
-	argc -= 2;
-	argv += 2;
-
-	if (o->mode == ECHOC_SEND) {
-		if (seen_bench_only != NULL)
-			return usage_err(msg, msglen, "%s: only with --bench",
-			    seen_bench_only);
-		if (argc > 0) {
-			o->messages = argv;
-			o->nmessages = argc;
-		}
-		if (!got_t)
-			o->timeout_ms = o->udp ? 2000 : 10000;
-		return 0;
-	}
-
-	/* Bench mode. */
-	if (o->udp)
-		return usage_err(msg, msglen, "-u: --bench is TCP only");
-	if (argc > 0)
-		return usage_err(msg, msglen, "%s: unexpected argument "
-		    "(--bench takes no messages)", argv[0]);
-	if (got_d && o->count != 0)
-		return usage_err(msg, msglen,
-		    "-n and -d: give one or the other");
-	if (o->mode == ECHOC_BENCH_IDLE && o->count != 0)
-		return usage_err(msg, msglen, "-n: not with --bench=idle "
-		    "(it holds -c connections for -d seconds)");
-	if (o->mode == ECHOC_BENCH_IDLE && got_w)
-		return usage_err(msg, msglen,
-		    "--warmup: not with --bench=idle");
-	if (!got_s)
-		o->size = o->mode == ECHOC_BENCH_BULK ? 16ULL << 20 : 64;
-	else if (o->mode != ECHOC_BENCH_BULK && o->size > SIZE_MAX_SMALL)
-		return usage_err(msg, msglen, "-s %llu: too large for "
-		    "--bench=%s (at most 1G)", (unsigned long long)o->size,
-		    modenames[o->mode]);
-	if (!got_t)
-		o->timeout_ms = 5000;
-	if (!got_max) {
-		if (o->count != 0)
-			o->max_time_ms = o->warmup_ms + 300000;
-		else
-			o->max_time_ms = o->warmup_ms + o->duration_ms + 30000;
-		if (o->mode == ECHOC_BENCH_IDLE)
-			o->max_time_ms += o->concurrency * 10;	/* the ramp */
-	}
-	return 0;
+	if (host_port(o, argc, argv, msg, msglen) == -1)
+		return -1;
+	if (o->mode == ECHOC_SEND)
+		return finish_send(o, &sn, argc - 2, argv + 2, msg, msglen);
+	return finish_bench(o, &sn, argc - 2, argv + 2, msg, msglen);
 }

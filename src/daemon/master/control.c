@@ -30,13 +30,14 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "clock.h"
 #include "control.h"
 #include "ctlfmt.h"
 #include "liveops.h"
 #include "log.h"
 #include "scoreboard.h"
 #include "server.h"
-#include "udp.h"
+#include "sig.h"
 #include "upgrade.h"
 
 struct client {
@@ -56,28 +57,25 @@ static int		 owned;		/* unlink path at exit */
 static char		 cpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static long long	 started;
 
-static const struct scoreboard	*v_sb;
-static const uint32_t		*v_gen;
+/* What "workers" and "status" read: the master's own (control.h). */
 static const struct children	*v_kids;
-static const struct udpw	*v_udp;
+static const uint32_t		*v_gen;
+static const struct scoreboard	*v_sb;	/* prefork only */
 
 static void	on_listen(void *, uint32_t);
 static void	on_client(void *, uint32_t);
 
 void
-control_view_prefork(const struct scoreboard *sb, const uint32_t *gen,
-    const struct udpw *udp)
+control_view(const struct children *kids, const uint32_t *gen)
 {
-	v_sb = sb;
+	v_kids = kids;
 	v_gen = gen;
-	v_udp = udp;
 }
 
 void
-control_view_fork(const struct children *kids, const struct udpw *udp)
+control_view_scoreboard(const struct scoreboard *sb)
 {
-	v_kids = kids;
-	v_udp = udp;
+	v_sb = sb;
 }
 
 int
@@ -254,10 +252,32 @@ client_flush(struct client *c)
 	client_close(c);
 }
 
+/* One row of the "workers" answer. */
+struct row {
+	const struct child	*k;
+	const char		*state;
+	uint64_t		 served;
+	const char		*peer;		/* NULL: none */
+	int64_t			 since;		/* ms, CLOCK_MONOTONIC */
+};
+
 static const char *
-slot_state(const struct slot *s)
+role_name(enum child_role r)
 {
-	switch (s->state) {
+	switch (r) {
+	case ROLE_WORKER:
+		return "worker";
+	case ROLE_UDP:
+		return "udp";
+	default:
+		return "child";
+	}
+}
+
+static const char *
+state_name(int st, int retiring)
+{
+	switch (st) {
 	case SLOT_STARTING:
 		return "starting";
 	case SLOT_BUSY:
@@ -265,59 +285,86 @@ slot_state(const struct slot *s)
 	case SLOT_EXITING:
 		return "exiting";
 	default:
-		return s->retiring ? "exiting" : "idle";
+		return retiring ? "exiting" : "idle";
 	}
 }
 
+/*
+ * A worker's state, count, peer and time of its last state change are
+ * the worker's to write: they are read only from a slot that
+ * scoreboard_slot_check() vouches for (the pid and slot being the
+ * master's own), the peer made printable ASCII, the time believed only
+ * between the worker's start and now.
+ */
 static void
-worker_obj(struct ctlbuf *b, long pid, const char *role, const char *state,
-    uint32_t gen, uint64_t served, const char *peer, long long ms, int *first)
+row_from_slot(struct row *r, char *peer, size_t len, int64_t now)
 {
-	ctlbuf_printf(b, "%s{\"pid\": %ld, \"role\": \"%s\", \"state\": "
-	    "\"%s\", \"generation\": %u, \"served\": %llu, \"peer\": ",
-	    *first ? "" : ", ", pid, role, state, gen,
-	    (unsigned long long)served);
-	if (peer != NULL && *peer != '\0')
-		ctlbuf_json_str(b, peer);
-	else
-		ctlbuf_printf(b, "null");
-	ctlbuf_printf(b, ", \"seconds\": %.1f}", ms < 0 ? 0.0 : ms / 1000.0);
-	*first = 0;
+	const struct child	*k = r->k;
+	const struct slot	*s;
+	int64_t			 ms;
+	size_t			 i;
+	int			 st;
+
+	if (v_sb == NULL || k->slot < 0 ||
+	    scoreboard_slot_check(v_sb, (size_t)k->slot, k->pid, &st) == -1) {
+		r->state = k->retiring ? "exiting" : "unknown";
+		return;
+	}
+	s = &v_sb->slot[k->slot];
+	r->state = state_name(st, k->retiring);
+	r->served = scoreboard_slot_served(v_sb, (size_t)k->slot);
+	ms = s->state_ms;
+	if (ms >= k->start_ms && ms <= now)
+		r->since = ms;
+	if (st != SLOT_BUSY)
+		return;
+	memcpy(peer, s->peer, len < SLOT_PEERLEN ? len : SLOT_PEERLEN);
+	peer[len - 1] = '\0';
+	for (i = 0; peer[i] != '\0'; i++)
+		if (peer[i] < 0x20 || peer[i] > 0x7e)
+			peer[i] = '?';
+	r->peer = peer;
 }
 
 static void
+worker_obj(struct ctlbuf *b, const struct row *r, int64_t now, int *first)
+{
+	ctlbuf_printf(b, "%s{\"pid\": %ld, \"role\": \"%s\", \"state\": "
+	    "\"%s\", \"generation\": %u, \"served\": %llu, \"peer\": ",
+	    *first ? "" : ", ", (long)r->k->pid, role_name(r->k->role),
+	    r->state, r->k->generation, (unsigned long long)r->served);
+	if (r->peer != NULL && *r->peer != '\0')
+		ctlbuf_json_str(b, r->peer);
+	else
+		ctlbuf_printf(b, "null");
+	ctlbuf_printf(b, ", \"seconds\": %.1f}", now < r->since ? 0.0 :
+	    (double)(now - r->since) / 1000.0);
+	*first = 0;
+}
+
+/* Every process in the master's own table (children.h), nothing else. */
+static void
 answer_workers(struct ctlbuf *b)
 {
-	long long	now = liveops_now_ms();
-	uint32_t	gen = v_gen != NULL ? *v_gen : 0;
+	int64_t		now = clock_ms();
+	struct row	r;
+	char		peer[SLOT_PEERLEN];
 	size_t		i;
 	int		first = 1;
 
 	ctlbuf_printf(b, "{\"model\": \"%s\", \"pid\": %ld, \"workers\": [",
 	    model_name(csrv->opt->model), (long)getpid());
-	for (i = 0; v_sb != NULL && i < v_sb->nslots; i++) {
-		const struct slot *s = &v_sb->slot[i];
-		char peer[SLOT_PEERLEN];
-
-		if (s->pid == 0)
-			continue;
-		memcpy(peer, (const char *)s->peer, sizeof(peer));
-		peer[sizeof(peer) - 1] = '\0';
-		worker_obj(b, (long)s->pid, "worker", slot_state(s),
-		    s->generation, s->served, s->state == SLOT_BUSY ? peer :
-		    NULL, now - (s->state_ms ? s->state_ms : s->start_ms),
-		    &first);
-	}
 	for (i = 0; v_kids != NULL && i < v_kids->n; i++) {
-		const struct child *k = &v_kids->tab[i];
-
-		worker_obj(b, (long)k->pid, "child", "busy", gen, 0, NULL,
-		    now - ((long long)k->start.tv_sec * 1000 +
-		    k->start.tv_nsec / 1000000), &first);
+		memset(&r, 0, sizeof(r));
+		r.k = &v_kids->tab[i];
+		r.state = "busy";
+		r.since = r.k->start_ms;
+		if (r.k->role == ROLE_WORKER)
+			row_from_slot(&r, peer, sizeof(peer), now);
+		else if (r.k->role == ROLE_UDP)
+			r.served = csrv->st.udp_in;
+		worker_obj(b, &r, now, &first);
 	}
-	if (v_udp != NULL && v_udp->pid > 0)
-		worker_obj(b, (long)v_udp->pid, "udp", "busy", gen,
-		    csrv->st.udp_in, NULL, now - v_udp->start_ms, &first);
 	ctlbuf_printf(b, "]}\n");
 }
 
@@ -349,7 +396,10 @@ answer_resize(struct ctlbuf *b, const char *arg)
 		return;
 	}
 	for (i = 0; i < n; i++)
-		liveops_inject(arg[0] == '+' ? SIGTTIN : SIGTTOU);
+		if (sig_inject(arg[0] == '+' ? SIGTTIN : SIGTTOU) == -1) {
+			ctlfmt_error(b, "too many actions queued");
+			return;
+		}
 	ctlbuf_printf(b, "{\"ok\": true, \"action\": \"workers\", "
 	    "\"change\": %s%lld}\n", arg[0] == '-' ? "-" : "", n);
 }
@@ -362,7 +412,10 @@ answer_action(struct ctlbuf *b, const char *what, int sig)
 		return;
 	}
 	log_info("control: %s", what);
-	liveops_inject(sig);
+	if (sig_inject(sig) == -1) {
+		ctlfmt_error(b, "too many actions queued");
+		return;
+	}
 	ctlbuf_printf(b, "{\"ok\": true, \"action\": \"%s\"}\n", what);
 }
 
@@ -511,7 +564,7 @@ on_listen(void *arg, uint32_t ev)
 		}
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
-		c->deadline = liveops_now_ms() + CONTROL_CLIENT_MS;
+		c->deadline = clock_ms() + CONTROL_CLIENT_MS;
 		if (liveops_watch(fd, EPOLLIN, on_client, c) == -1) {
 			(void)close(fd);
 			c->fd = -1;
@@ -528,7 +581,7 @@ control_tick(struct server *srv)
 	(void)srv;
 	if (csrv == NULL)
 		return -1;
-	now = liveops_now_ms();
+	now = clock_ms();
 	for (i = 0; i < CONTROL_CLIENTS; i++) {
 		if (cl[i].fd == -1)
 			continue;

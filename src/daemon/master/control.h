@@ -10,8 +10,10 @@
  * all of it non-blocking, from liveops' tick.
  *
  * main():	control_open() after the master's privileges are settled
- * the model:	control_view_prefork() or control_view_fork() once, with
- *		what "workers" and "status" read
+ * master.c:	control_view() once: the master's own child table and
+ *		generation, what "workers" and "status" read
+ * the prefork model: control_view_scoreboard(), where a worker's state,
+ *		count and peer are (each slot checked before it is read)
  * upgrade.c:	control_fd(), control_handover()
  */
 #ifndef ECHOD_CONTROL_H
@@ -27,14 +29,12 @@
 struct server;
 struct scoreboard;
 struct children;
-struct udpw;
 
 int	control_open(struct server *, char *, size_t);
 int	control_fd(void);
 void	control_handover(void);
 int	control_tick(struct server *);
-void	control_view_prefork(const struct scoreboard *, const uint32_t *,
-	    const struct udpw *);
-void	control_view_fork(const struct children *, const struct udpw *);
+void	control_view(const struct children *, const uint32_t *);
+void	control_view_scoreboard(const struct scoreboard *);
 
 #endif

@@ -2,7 +2,7 @@
  * liveops.c: the live operations' hub (see liveops.h).
  *
  * Level-triggered epoll: a fd the tick did not finish with stays ready
- * and keeps the model's poll() awake, so a module that cannot make
+ * and keeps the master's poll() awake, so a module that cannot make
  * progress (four control clients already) must stop watching, not just
  * ignore the event, or the master would spin.
  */
@@ -11,9 +11,7 @@
 #include <sys/epoll.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -23,7 +21,6 @@
 #include "upgrade.h"
 
 #define WATCH_MAX	8		/* listener, 4 clients, pipe, spare */
-#define INJECT_MAX	1100		/* "workers +1024" and some */
 
 struct watch {
 	int		 fd;		/* -1: free */
@@ -33,19 +30,6 @@ struct watch {
 
 static struct watch	 w[WATCH_MAX];
 static int		 ep = -1;
-static int		 inj[INJECT_MAX];
-static size_t		 inj_head, inj_n;
-static int		(*prev_tick)(struct server *);
-static void		(*prev_ready)(struct server *);
-
-long long
-liveops_now_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 liveops_fd(void)
@@ -98,16 +82,6 @@ liveops_unwatch(int fd)
 		}
 }
 
-void
-liveops_inject(int sig)
-{
-	if (inj_n == INJECT_MAX) {
-		log_warnx("control: too many actions queued; dropped");
-		return;
-	}
-	inj[(inj_head + inj_n++) % INJECT_MAX] = sig;
-}
-
 static int
 min_timeout(int a, int b)
 {
@@ -118,15 +92,15 @@ min_timeout(int a, int b)
 	return a < b ? a : b;
 }
 
-/* Once per turn of the model's loop, before it blocks. */
-static int
+/* Once per turn of the master's loop, before it blocks. */
+int
 liveops_tick(struct server *srv)
 {
 	struct epoll_event	evs[WATCH_MAX];
 	int			n, i, t = -1;
 
-	if (getpid() != srv->master_pid)	/* never in a child */
-		return prev_tick != NULL ? prev_tick(srv) : -1;
+	if (ep == -1)
+		return -1;
 	n = epoll_wait(ep, evs, WATCH_MAX, 0);
 	for (i = 0; i < n; i++) {
 		struct watch *x = &w[evs[i].data.u32];
@@ -136,26 +110,7 @@ liveops_tick(struct server *srv)
 	}
 	t = min_timeout(t, upgrade_tick(srv));
 	t = min_timeout(t, control_tick(srv));
-	if (inj_n > 0) {
-		int sig = inj[inj_head];
-
-		inj_head = (inj_head + 1) % INJECT_MAX;
-		inj_n--;
-		(void)kill(getpid(), sig);	/* the signal's own path */
-		t = 0;
-	}
-	if (prev_tick != NULL)
-		t = min_timeout(t, prev_tick(srv));
 	return t;
-}
-
-static void
-liveops_ready(struct server *srv)
-{
-	upgrade_before_ready(srv);	/* MAINPID= before READY=1 */
-	if (prev_ready != NULL)
-		prev_ready(srv);
-	upgrade_ready(srv);		/* pid file, then the old master */
 }
 
 void
@@ -167,9 +122,5 @@ liveops_init(struct server *srv)
 		w[i].fd = -1;
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
-	prev_tick = srv->on_tick;
-	srv->on_tick = liveops_tick;
-	prev_ready = srv->on_ready;
-	srv->on_ready = liveops_ready;
 	upgrade_adopt(srv);
 }

@@ -3,18 +3,19 @@
  * binary upgrade (upgrade.c) and the control socket (control.c).
  *
  * One epoll descriptor holds every fd those modules watch (the upgrade's
- * readiness pipe, the control listener and its clients), so a process
- * model adds exactly one fd, liveops_fd(), to its poll set.  The work is
- * done from the struct server on_tick hook, which a model already calls
- * once per turn of its loop before it blocks: liveops_init() chains its
- * own tick in front of svc.c's, and its own on_ready likewise.  The tick
- * dispatches ready fds without blocking, runs the modules' timers, and
- * raises at most one injected signal (see liveops_inject()).
+ * readiness pipe, the control listener and its clients), so the master
+ * loop (master.c) adds exactly one fd, liveops_fd(), to its poll set and
+ * calls liveops_tick() once per turn before it blocks.  The tick
+ * dispatches ready fds without blocking, runs the modules' timers and
+ * returns the ms until it wants calling again (-1: no need).
  *
- * Actions asked for on the control socket go through the same path as
- * the signals: liveops_inject(SIGHUP) is kill(getpid(), SIGHUP), one per
- * turn, so "workers +3" is three SIGTTINs the master handles one by one,
- * whether its dispatch keeps flags or a queue of numbers.
+ * Actions asked for on the control socket go through the same dispatch
+ * as the signals: they are queued with sig_inject() (sig.h), so "reload"
+ * is the SIGHUP path and "workers +3" three SIGTTINs, in order.
+ *
+ * main():	liveops_init() after svc_init(), before the sockets
+ * master.c:	liveops_fd() in the poll set, liveops_tick() each turn
+ * upgrade.c, control.c: liveops_watch(), liveops_unwatch()
  */
 #ifndef ECHOD_LIVEOPS_H
 #define ECHOD_LIVEOPS_H
@@ -27,11 +28,9 @@ typedef void	(*liveops_cb)(void *, uint32_t);
 
 void	liveops_init(struct server *);
 int	liveops_fd(void);
+int	liveops_tick(struct server *);
 /* Watch fd for events (EPOLLIN, EPOLLOUT); cb(arg, revents) when ready. */
 int	liveops_watch(int, uint32_t, liveops_cb, void *);
 void	liveops_unwatch(int);
-/* Queue a signal for this process, raised on a later turn. */
-void	liveops_inject(int);
-long long liveops_now_ms(void);		/* CLOCK_MONOTONIC */
 
 #endif

@@ -17,9 +17,11 @@
  *
  * The new master is our child but must outlive us: it gets no
  * parent-death signal (fork clears ours anyway), and once we exit it is
- * reparented to whoever reaps orphans.  Until then our model's waitpid()
- * loop passes its exit status here.  A pidfd, where the kernel has one,
- * makes the timeout's kill exact even under --reap=ignore.
+ * reparented to whoever reaps orphans.  It is not in the master's child
+ * table (children.h), so no stop or reload of ours ever signals it; the
+ * master's one waitpid() loop offers every status here first.  A pidfd,
+ * where the kernel has one, makes the timeout's kill exact even under
+ * --reap=ignore.
  */
 #include "config.h"
 
@@ -40,6 +42,7 @@
 
 #include "control.h"
 #include "daemonize.h"
+#include "clock.h"
 #include "listen.h"
 #include "liveops.h"
 #include "log.h"
@@ -61,8 +64,8 @@ static char	 *watchdog_usec;	/* WATCHDOG_USEC as we got it */
 static pid_t	  newpid;		/* 0: no upgrade under way */
 static int	  pidfd = -1;
 static int	  rd = -1;		/* readiness pipe, read end */
-static long long  deadline;
-static long long  eof_at;		/* pipe closed without a byte */
+static int64_t	  deadline;
+static int64_t	  eof_at;		/* pipe closed without a byte */
 static int	  handed_over;
 static char	  oldbin[PATH_MAX];	/* "" when no pid file was moved */
 
@@ -339,7 +342,7 @@ upgrade_start(struct server *srv)
 	newpid = pid;
 	rd = p[0];
 	handed_over = 0;
-	deadline = liveops_now_ms() + UPGRADE_TIMEOUT_MS;
+	deadline = clock_ms() + UPGRADE_TIMEOUT_MS;
 #ifdef SYS_pidfd_open
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd != -1)
@@ -403,7 +406,9 @@ succeed(struct server *srv)
 	for (i = 0; i < srv->nls; i++)
 		srv->ls[i].owned_path = 0;
 	control_handover();
-	liveops_inject(SIGTERM);
+	/* Our own stop, by the signal's path: SIGTERM's dispatch. */
+	if (sig_inject(SIGTERM) == -1)
+		(void)kill(getpid(), SIGTERM);
 }
 
 static void
@@ -428,7 +433,7 @@ on_pipe(void *arg, uint32_t ev)
 	liveops_unwatch(rd);
 	(void)close(rd);
 	rd = -1;
-	eof_at = liveops_now_ms();
+	eof_at = clock_ms();
 }
 
 /* A reaped new master that never said it was serving. */
@@ -467,37 +472,34 @@ upgrade_reaped(pid_t pid, int status)
 	return 1;
 }
 
-/* After end of file on the pipe: its exit status, or give up. */
+/*
+ * After end of file on the pipe: the master's waitpid() loop hands us
+ * the exit status (upgrade_reaped); with --reap=ignore none comes, so
+ * give up after EOF_WAIT_MS.
+ */
 static int
 await_exit(void)
 {
-	pid_t	r;
-	int	status;
+	int64_t	now = clock_ms();
 
-	r = waitpid(newpid, &status, WNOHANG);
-	if (r == newpid) {
-		died(r, status);
-		return -1;
-	}
-	if (r == -1 || liveops_now_ms() - eof_at >= EOF_WAIT_MS) {
-		/* --reap=ignore: the kernel reaped it, no status for us. */
+	if (now - eof_at >= EOF_WAIT_MS) {
 		fail("the new master exited before it was serving");
 		return -1;
 	}
-	return 10;
+	return clock_until(eof_at + EOF_WAIT_MS, now);
 }
 
 int
 upgrade_tick(struct server *srv)
 {
-	long long	now;
+	int64_t		now;
 
 	(void)srv;
 	if (newpid == 0 || handed_over)
 		return -1;
 	if (eof_at != 0)
 		return await_exit();
-	now = liveops_now_ms();
+	now = clock_ms();
 	if (now >= deadline) {
 		fail("the new master was not serving within 30 s");
 		return -1;

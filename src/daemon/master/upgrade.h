@@ -15,10 +15,11 @@
  *
  * main():	upgrade_save_argv() first of all, upgrade_inherited() to
  *		skip -D's detach and the early pid file write in a new master
- * liveops.c:	upgrade_adopt(), upgrade_tick(), upgrade_before_ready(),
- *		upgrade_ready()
- * the model:	upgrade_start() on SIGUSR2; upgrade_reaped() from its
- *		waitpid() loop for a pid that is none of its children
+ * liveops.c:	upgrade_adopt(), upgrade_tick()
+ * master.c:	upgrade_before_ready() and upgrade_ready() around
+ *		svc_ready(); upgrade_start() on SIGUSR2 unless stopping;
+ *		upgrade_reaped() first for every status its waitpid() loop
+ *		collects (children.h on_reaped)
  */
 #ifndef ECHOD_UPGRADE_H
 #define ECHOD_UPGRADE_H
