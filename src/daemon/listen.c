@@ -54,8 +54,14 @@ get_port(int fd)
 	return -1;
 }
 
-static int
-unlink_stale(const char *path, char *err, size_t errlen)
+/*
+ * A UNIX socket path about to be bound (here and for --control): free,
+ * or a dead echod's socket, removed.  -1 with err ("<what><path>: ...")
+ * when it is not a socket or something answers on it.
+ */
+int
+unix_path_clear(const char *path, const char *what, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un	sun;
 	struct stat		st;
@@ -64,9 +70,8 @@ unlink_stale(const char *path, char *err, size_t errlen)
 	if (lstat(path, &st) == -1)
 		return 0;		/* nothing there */
 	if (!S_ISSOCK(st.st_mode)) {
-		(void)snprintf(err, errlen,
-		    "cannot listen on unix:%s: exists and is not a socket",
-		    path);
+		(void)snprintf(err, errlen, "%s%s: exists and is not a "
+		    "socket", what, path);
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -77,9 +82,8 @@ unlink_stale(const char *path, char *err, size_t errlen)
 	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	(void)close(fd);
 	if (rc == 0) {
-		(void)snprintf(err, errlen,
-		    "cannot listen on unix:%s: another process serves it",
-		    path);
+		(void)snprintf(err, errlen, "%s%s: another process serves "
+		    "it", what, path);
 		return -1;
 	}
 	if (errno == ECONNREFUSED)
@@ -129,7 +133,8 @@ open_one(struct addr_bind *b, int socktype, struct listener *l,
 	else if (socktype == SOCK_DGRAM && b->ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on,
 		    sizeof(on));
-	if (path != NULL && unlink_stale(path, err, errlen) == -1) {
+	if (path != NULL && unix_path_clear(path, "cannot listen on unix:",
+	    err, errlen) == -1) {
 		(void)close(fd);
 		return -1;
 	}

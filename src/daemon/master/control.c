@@ -4,7 +4,8 @@
  * The socket is made with umask 0177 around bind(2), so it is never
  * reachable with wider permissions, not even for an instant.  A path
  * that exists is replaced only when it is a socket nobody answers on
- * (a dead echod's); a live one is a start-up error, as in listen.c.
+ * (a dead echod's; unix_path_clear() in listen.c, shared with unix:
+ * listeners); a live one is a start-up error.
  *
  * Four clients at most: a fifth waits in the backlog, because the
  * listener leaves the epoll set while all slots are taken (level-
@@ -33,6 +34,7 @@
 #include "clock.h"
 #include "control.h"
 #include "ctlfmt.h"
+#include "listen.h"
 #include "liveops.h"
 #include "log.h"
 #include "scoreboard.h"
@@ -91,41 +93,6 @@ control_atexit(void)
 		(void)unlink(cpath);
 }
 
-/* 0: path free (or a dead socket removed); -1: in use or not ours. */
-static int
-clear_stale(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un	sun;
-	struct stat		st;
-	int			fd, rc;
-
-	if (lstat(path, &st) == -1)
-		return 0;
-	if (!S_ISSOCK(st.st_mode)) {
-		(void)snprintf(err, errlen, "--control %s: exists and is not "
-		    "a socket", path);
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return 0;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	(void)strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	(void)close(fd);
-	if (rc == 0) {
-		(void)snprintf(err, errlen, "--control %s: another process "
-		    "answers on it (is echod already running?)", path);
-		return -1;
-	}
-	if (unlink(path) == -1 && errno != ENOENT) {
-		(void)snprintf(err, errlen, "--control %s: removing stale "
-		    "socket: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static int
 make_socket(const char *path, char *err, size_t errlen)
 {
@@ -133,7 +100,7 @@ make_socket(const char *path, char *err, size_t errlen)
 	mode_t			old;
 	int			fd, rc;
 
-	if (clear_stale(path, err, errlen) == -1)
+	if (unix_path_clear(path, "--control ", err, errlen) == -1)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {

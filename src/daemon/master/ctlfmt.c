@@ -153,44 +153,56 @@ rest(uint64_t all, uint64_t parts)
 	return all > parts ? all - parts : 0;
 }
 
+/* A counter split by reason; "other" is what the named ones miss. */
+struct reason {
+	const char	*name;
+	uint64_t	 n;
+};
+
+static void
+by_reason(struct ctlbuf *b, const char *n, const char *help,
+    const struct reason *r, size_t nr, uint64_t all)
+{
+	uint64_t	sum = 0;
+	size_t		i;
+
+	head(b, n, "counter", help);
+	for (i = 0; i < nr; i++) {
+		ctlbuf_printf(b, "%s{reason=\"%s\"} %" PRIu64 "\n", n,
+		    r[i].name, r[i].n);
+		sum += r[i].n;
+	}
+	ctlbuf_printf(b, "%s{reason=\"other\"} %" PRIu64 "\n", n,
+	    rest(all, sum));
+}
+
 static void
 metrics_refused(struct ctlbuf *b, const struct stats *s)
 {
-	const char *n = "echod_refused_total";
+	const struct reason	r[] = {
+		{ "per_ip", s->refused_per_ip }, { "rate", s->refused_rate },
+		{ "full", s->refused_full }
+	};
 
-	head(b, n, "counter", "Connections refused, by reason.");
-	ctlbuf_printf(b, "%s{reason=\"per_ip\"} %" PRIu64 "\n", n,
-	    s->refused_per_ip);
-	ctlbuf_printf(b, "%s{reason=\"rate\"} %" PRIu64 "\n", n,
-	    s->refused_rate);
-	ctlbuf_printf(b, "%s{reason=\"full\"} %" PRIu64 "\n", n,
-	    s->refused_full);
-	ctlbuf_printf(b, "%s{reason=\"other\"} %" PRIu64 "\n", n,
-	    rest(s->refused, s->refused_per_ip + s->refused_rate +
-	    s->refused_full));
+	by_reason(b, "echod_refused_total", "Connections refused, by reason.",
+	    r, sizeof(r) / sizeof(r[0]), s->refused);
 }
 
 static void
 metrics_udp(struct ctlbuf *b, const struct stats *s)
 {
-	const char *n = "echod_udp_dropped_total";
+	const struct reason	r[] = {
+		{ "port", s->udp_dropped_port }, { "addr", s->udp_dropped_addr },
+		{ "rate", s->udp_dropped_rate }, { "size", s->udp_dropped_size }
+	};
 
 	one(b, "echod_udp_received_total", "counter",
 	    "UDP datagrams received.", s->udp_in);
 	one(b, "echod_udp_sent_total", "counter",
 	    "UDP datagrams echoed.", s->udp_out);
-	head(b, n, "counter", "UDP datagrams dropped, by reason.");
-	ctlbuf_printf(b, "%s{reason=\"port\"} %" PRIu64 "\n", n,
-	    s->udp_dropped_port);
-	ctlbuf_printf(b, "%s{reason=\"addr\"} %" PRIu64 "\n", n,
-	    s->udp_dropped_addr);
-	ctlbuf_printf(b, "%s{reason=\"rate\"} %" PRIu64 "\n", n,
-	    s->udp_dropped_rate);
-	ctlbuf_printf(b, "%s{reason=\"size\"} %" PRIu64 "\n", n,
-	    s->udp_dropped_size);
-	ctlbuf_printf(b, "%s{reason=\"other\"} %" PRIu64 "\n", n,
-	    rest(s->udp_dropped, s->udp_dropped_port + s->udp_dropped_addr +
-	    s->udp_dropped_rate + s->udp_dropped_size));
+	by_reason(b, "echod_udp_dropped_total",
+	    "UDP datagrams dropped, by reason.", r, sizeof(r) / sizeof(r[0]),
+	    s->udp_dropped);
 	one(b, "echod_udp_worker_restarts_total", "counter",
 	    "UDP worker respawns.", s->udp_restarts);
 }
