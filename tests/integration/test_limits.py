@@ -8,7 +8,7 @@ import threading
 import time
 import unittest
 
-from limits_util import (Echod, SLOW, WRAPPER, closed_at_once, cpu_seconds,
+from echodtest import (Echod, SLOW, WRAPPER, closed_at_once, cpu_seconds,
                          echo_ok, proc_status)
 
 

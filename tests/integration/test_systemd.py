@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from svcutil import (ECHOD, TIMEOUT, children, free_port, kill, roundtrip,
+from echodtest import (ECHOD, WRAPPER, TIMEOUT, children, free_port, kill, roundtrip,
                      start_echod, tmpdir, wait_for, wait_line)
 
 SSA = shutil.which("systemd-socket-activate")
@@ -24,7 +24,7 @@ def echod_has_udp():
     d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     d.bind(("127.0.0.1", 0))
     try:
-        p = subprocess.Popen([ECHOD, "-i", "--log=stderr"], stdin=d.fileno(),
+        p = subprocess.Popen(WRAPPER + [ECHOD, "-i", "--log=stderr"], stdin=d.fileno(),
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE)
         try:
@@ -48,7 +48,7 @@ class SocketActivate(unittest.TestCase):
         with open(log, "wb") as f:
             p = subprocess.Popen([SSA, "-l", "127.0.0.1:%d" % port]
                                  + list(proto_args) + extra
-                                 + [os.path.abspath(ECHOD)] + args,
+                                 + WRAPPER + [os.path.abspath(ECHOD)] + args,
                                  stdin=subprocess.DEVNULL, stdout=f,
                                  stderr=f)
         try:

@@ -7,7 +7,7 @@ import socket
 import time
 import unittest
 
-from limits_util import Echod, SLOW
+from echodtest import Echod, SLOW
 
 
 class Udp(unittest.TestCase):
