@@ -21,7 +21,7 @@ Set ECHOD_TEST_MODELS=fork,prefork to widen it once prefork is built.
 This is the ONE harness module: every test file imports it (and the
 standard library) only.  One launcher, _popen(), starts every echod a
 test runs, under $ECHOD_WRAPPER when set (make check-valgrind puts
-valgrind there) and from $ECHOD_HOOKS (the noinst tests/echod-hooks
+valgrind there) and from $ECHOD_HOOKS (the noinst tests/hooks/echod
 built with the ECHOD_TEST_* fault hooks) when the environment given to
 it names an ECHOD_TEST_* variable; the installed src/echod reads none.
 One poll loop, _poll(), is behind every wait (wait_until, poll_until,
@@ -52,7 +52,7 @@ ECHOC = os.environ.get("ECHOC") or os.path.join(os.path.dirname(ECHOD),
 BUILDDIR = os.environ.get("ECHOD_BUILDDIR", ".")
 # The test build of echod, with the ECHOD_TEST_* hooks compiled in.
 ECHOD_HOOKS = os.environ.get("ECHOD_HOOKS") or os.path.join(
-    os.path.dirname(ECHOD), "..", "tests", "echod-hooks")
+    os.path.dirname(ECHOD), "..", "tests", "hooks", "echod")
 # A command every daemon runs under (make check-valgrind: valgrind).
 WRAPPER = shlex.split(os.environ.get("ECHOD_WRAPPER", ""))
 SLOW = 10 if WRAPPER else 1     # valgrind is slow: every bound scales

@@ -287,7 +287,7 @@ class PreforkTest(unittest.TestCase):
     # ---- crash loop ----------------------------------------------------
 
     @unittest.skipUnless(os.access(ECHOD_HOOKS, os.X_OK),
-                         "tests/echod-hooks (make check builds it) is absent")
+                         "tests/hooks/echod (make check builds it) is absent")
     def test_crash_loop_backoff(self):
         fd, crash = tempfile.mkstemp(prefix="echod-crash-")
         os.close(fd)

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "check_main.h"
 
 static struct addr_spec
 good(const char *arg)
@@ -355,8 +356,8 @@ START_TEST(test_ntop)
 }
 END_TEST
 
-static Suite *
-addr_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("addr");
 	TCase	*tc;
@@ -387,16 +388,4 @@ addr_suite(void)
 	tcase_add_test(tc, test_ntop);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(addr_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

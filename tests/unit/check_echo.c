@@ -37,6 +37,7 @@
 
 #include "echo.h"
 #include "linemode.h"
+#include "check_main.h"
 
 #define MIB		(1024 * 1024)
 #define STUCK_MS	300	/* no POLLOUT this long: the server is stuck */
@@ -972,8 +973,8 @@ START_TEST(test_line_idle_writer)
 }
 END_TEST
 
-static Suite *
-echo_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("echo");
 	TCase	*tc;
@@ -1012,17 +1013,4 @@ echo_suite(void)
 	tcase_add_test(tc, test_line_idle_writer);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(echo_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "hist.h"
+#include "check_main.h"
 
 /* v is a fair report of true value t: not below it, within 1/64 over. */
 static void
@@ -154,8 +155,8 @@ START_TEST(test_precision)
 }
 END_TEST
 
-static Suite *
-hist_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("hist");
 	TCase	*tc = tcase_create("core");
@@ -169,16 +170,4 @@ hist_suite(void)
 	tcase_add_test(tc, test_precision);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(hist_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

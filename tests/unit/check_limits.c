@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "limit.h"
+#include "check_main.h"
 
 static struct lim_key
 key4(const char *a)
@@ -280,8 +281,8 @@ START_TEST(test_unlimited)
 }
 END_TEST
 
-static Suite *
-limits_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("limits");
 	TCase	*tc = tcase_create("bucket");
@@ -299,17 +300,4 @@ limits_suite(void)
 	tcase_add_test(tc, test_unlimited);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(limits_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

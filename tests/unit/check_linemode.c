@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "linemode.h"
+#include "check_main.h"
 
 #define T0	((time_t)1000000000)	/* a fixed, ordinary time */
 
@@ -340,8 +341,8 @@ START_TEST(test_long_prefix)
 }
 END_TEST
 
-static Suite *
-linemode_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("linemode");
 	TCase	*tc;
@@ -369,17 +370,4 @@ linemode_suite(void)
 	tcase_add_test(tc, test_long_prefix);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(linemode_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

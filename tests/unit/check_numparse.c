@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "numparse.h"
+#include "check_main.h"
 
 static void
 ok_num(const char *s, long long min, long long max, long long want)
@@ -263,8 +264,8 @@ START_TEST(test_size_overflow)
 }
 END_TEST
 
-static Suite *
-numparse_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("numparse");
 	TCase	*tc;
@@ -289,16 +290,4 @@ numparse_suite(void)
 	tcase_add_test(tc, test_size_overflow);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(numparse_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "check_main.h"
 
 #define MAXARGS	64
 
@@ -495,8 +496,8 @@ START_TEST(test_reparse)
 }
 END_TEST
 
-static Suite *
-options_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("options");
 	TCase	*tc;
@@ -530,16 +531,4 @@ options_suite(void)
 	tcase_add_test(tc, test_spare_bounds);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(options_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "pool.h"
+#include "check_main.h"
 
 static struct pool_ctl		 ctl;
 static struct pool_policy	 pol;
@@ -492,8 +493,8 @@ START_TEST(test_jitter_huge_max)
 }
 END_TEST
 
-static Suite *
-pool_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("pool");
 	TCase	*tc;
@@ -540,17 +541,4 @@ pool_suite(void)
 	tcase_add_test(tc, test_jitter_huge_max);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(pool_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "scoreboard.h"
+#include "check_main.h"
 
 #define NSLOTS	8
 
@@ -250,8 +251,8 @@ START_TEST(test_wake_pipe_full)
 }
 END_TEST
 
-static Suite *
-scoreboard_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("scoreboard");
 	TCase	*tc;
@@ -271,17 +272,4 @@ scoreboard_suite(void)
 	tcase_add_test(tc, test_wake_pipe_full);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(scoreboard_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -22,6 +22,7 @@
 #include "privdrop.h"
 #include "sdlisten.h"
 #include "sdnotify.h"
+#include "check_main.h"
 
 START_TEST(test_status_format)
 {
@@ -222,8 +223,8 @@ START_TEST(test_privdrop_resolve)
 }
 END_TEST
 
-static Suite *
-svc_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("svc");
 	TCase	*tc = tcase_create("core");
@@ -239,16 +240,4 @@ svc_suite(void)
 	tcase_add_test(tc, test_privdrop_resolve);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(svc_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
