@@ -57,6 +57,9 @@ ECHOD_HOOKS = os.environ.get("ECHOD_HOOKS") or os.path.join(
 WRAPPER = shlex.split(os.environ.get("ECHOD_WRAPPER", ""))
 SLOW = 10 if WRAPPER else 1     # valgrind is slow: every bound scales
 POLL = 0.02
+# Why a test that tells processes apart by title skips under a wrapper.
+TITLES_SKIP = ("under ECHOD_WRAPPER (valgrind) /proc/PID/cmdline shows the "
+               "wrapper's argv, not echod's process titles")
 TIMEOUT = 10.0 * SLOW
 
 # prefork is the default model but not built yet on every branch: the
@@ -681,6 +684,17 @@ class Daemon:
     # -- clients
     def connect(self, timeout=5):
         return connect(self.port, LOCAL4, timeout * SLOW)
+
+    def hold(self, n, timeout=5):
+        """n connections opened and kept (the caller closes them)."""
+        return [self.connect(timeout) for _ in range(n)]
+
+    def wait_echo(self, timeout=5):
+        """Connect until one connection echoes (the daemon recovered)."""
+        def one():
+            with self.connect() as s:
+                return echo_ok(s)
+        return _poll(one, timeout * SLOW, "an echo", 0.05)
 
     def udp_socket(self, bind=None, timeout=2):
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
