@@ -38,6 +38,7 @@ class InetdFd0(unittest.TestCase):
             s.close()
         self.assertEqual(r.returncode, 1)
 
+    @unittest.skipIf(WRAPPER, "valgrind holds the client socket on fds 0-2 and may write to it")
     def test_nowait_connection_nothing_but_echo(self):
         # Even with -v, no log line may reach fds 0-2: they are the client.
         a, b = socket.socketpair()
