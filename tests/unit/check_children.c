@@ -318,19 +318,12 @@ check_suite(void)
 	/* These tests fork and reap: Check must fork per test. */
 	check_need_fork();
 
-	tc = tcase_create("table");
-	tcase_add_test(tc, test_init_free);
-	tcase_add_test(tc, test_add_full);
-	tcase_add_test(tc, test_forget_pid);
-	tcase_add_test(tc, test_forget_index_swap);
+	tc = check_tcase(s, "table", CHECK_TESTS(test_init_free,
+	    test_add_full, test_forget_pid, test_forget_index_swap));
 	tcase_add_exit_test(tc, test_forget_index_out_of_range, 1);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("exits");
-	tcase_add_test(tc, test_account);
-	tcase_add_test(tc, test_reap);
-	tcase_add_test(tc, test_reap_partial);
+	tc = check_tcase(s, "exits", CHECK_TESTS(test_account, test_reap,
+	    test_reap_partial));
 	tcase_set_timeout(tc, 20);
-	suite_add_tcase(s, tc);
 	return s;
 }

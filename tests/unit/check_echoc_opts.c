@@ -206,13 +206,10 @@ Suite *
 check_suite(void)
 {
 	Suite	*s = suite_create("echoc_opts");
-	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, test_send_defaults);
-	tcase_add_test(tc, test_bench_defaults);
-	tcase_add_test(tc, test_usage_errors);
-	tcase_add_test(tc, test_help_version);
-	tcase_add_test(tc, test_numparse);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "core", CHECK_TESTS(test_send_defaults,
+	    test_bench_defaults, test_usage_errors, test_help_version,
+	    test_numparse));
+
 	return s;
 }

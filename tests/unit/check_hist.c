@@ -159,15 +159,10 @@ Suite *
 check_suite(void)
 {
 	Suite	*s = suite_create("hist");
-	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, test_empty);
-	tcase_add_test(tc, test_single);
-	tcase_add_test(tc, test_uniform);
-	tcase_add_test(tc, test_exact_small);
-	tcase_add_test(tc, test_outlier_max);
-	tcase_add_test(tc, test_merge);
-	tcase_add_test(tc, test_precision);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "core", CHECK_TESTS(test_empty, test_single,
+	    test_uniform, test_exact_small, test_outlier_max, test_merge,
+	    test_precision));
+
 	return s;
 }

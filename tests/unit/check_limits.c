@@ -285,19 +285,14 @@ Suite *
 check_suite(void)
 {
 	Suite	*s = suite_create("limits");
-	TCase	*tc = tcase_create("bucket");
+	TCase	*tc;
 
-	tcase_add_test(tc, test_bucket_arith);
-	tcase_add_test(tc, test_bucket_udp_second);
-	suite_add_tcase(s, tc);
-	tc = tcase_create("table");
-	tcase_add_test(tc, test_keys);
+	check_tcase(s, "bucket", CHECK_TESTS(test_bucket_arith,
+	    test_bucket_udp_second));
+
+	tc = check_tcase(s, "table", CHECK_TESTS(test_keys, test_rate,
+	    test_eviction, test_full, test_unlimited));
 	/* _i: 0 private, 1 shared with the process-shared lock */
 	tcase_add_loop_test(tc, test_per_ip, 0, 2);
-	tcase_add_test(tc, test_rate);
-	tcase_add_test(tc, test_eviction);
-	tcase_add_test(tc, test_full);
-	tcase_add_test(tc, test_unlimited);
-	suite_add_tcase(s, tc);
 	return s;
 }

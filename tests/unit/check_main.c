@@ -1,7 +1,7 @@
 /*
  * check_main.c: main() for every Check suite in tests/unit (see
  * check_main.h): run the suite check_suite() builds, exit 0 if no test
- * failed.
+ * failed; check_tcase(), the table-driven TCase builder.
  */
 #include "config.h"
 
@@ -17,6 +17,17 @@ void
 check_need_fork(void)
 {
 	need_fork = true;
+}
+
+TCase *
+check_tcase(Suite *s, const char *name, const TTest *const *tests)
+{
+	TCase	*tc = tcase_create(name);
+
+	for (; tests != NULL && *tests != NULL; tests++)
+		tcase_add_test(tc, *tests);
+	suite_add_tcase(s, tc);
+	return tc;
 }
 
 int

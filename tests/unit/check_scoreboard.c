@@ -257,19 +257,13 @@ check_suite(void)
 	Suite	*s = suite_create("scoreboard");
 	TCase	*tc;
 
-	tc = tcase_create("table");
+	tc = check_tcase(s, "table", CHECK_TESTS(test_create,
+	    test_free_slot_and_find, test_count));
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_create);
-	tcase_add_test(tc, test_free_slot_and_find);
-	tcase_add_test(tc, test_count);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("state");
+	tc = check_tcase(s, "state", CHECK_TESTS(test_idle_accounting,
+	    test_wake_below_min_spare, test_wake_min_spare_zero,
+	    test_wake_pipe_full));
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_idle_accounting);
-	tcase_add_test(tc, test_wake_below_min_spare);
-	tcase_add_test(tc, test_wake_min_spare_zero);
-	tcase_add_test(tc, test_wake_pipe_full);
-	suite_add_tcase(s, tc);
 	return s;
 }

@@ -227,17 +227,11 @@ Suite *
 check_suite(void)
 {
 	Suite	*s = suite_create("svc");
-	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, test_status_format);
-	tcase_add_test(tc, test_reloading_format);
-	tcase_add_test(tc, test_watchdog_parse);
-	tcase_add_test(tc, test_listen_parse);
-	tcase_add_test(tc, test_listen_names);
-	tcase_add_test(tc, test_listen_take_unsets);
-	tcase_add_test(tc, test_classify);
-	tcase_add_test(tc, test_send_to);
-	tcase_add_test(tc, test_privdrop_resolve);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "core", CHECK_TESTS(test_status_format,
+	    test_reloading_format, test_watchdog_parse, test_listen_parse,
+	    test_listen_names, test_listen_take_unsets, test_classify,
+	    test_send_to, test_privdrop_resolve));
+
 	return s;
 }

@@ -104,11 +104,9 @@ Suite *
 check_suite(void)
 {
 	Suite	*s = suite_create("udp");
-	TCase	*tc = tcase_create("source");
 
-	tcase_add_test(tc, test_ports);
-	tcase_add_test(tc, test_addrs);
-	tcase_add_test(tc, test_odd);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "source", CHECK_TESTS(test_ports, test_addrs,
+	    test_odd));
+
 	return s;
 }
