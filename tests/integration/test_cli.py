@@ -63,9 +63,9 @@ class CliTest(unittest.TestCase):
         return err
 
     def test_bad_integers(self):
-        for opt, name, extra in et.sample(INT_OPTIONS, 4):
+        for opt, name, extra in et.sample(INT_OPTIONS, 3):
             large = [] if opt == "--max-requests" else [TOO_LARGE]
-            for v in et.sample(BAD_INTS + large + extra, 3):
+            for v in et.sample(BAD_INTS + large + extra, 2):
                 with self.subTest(opt=opt, value=v):
                     self.usage(FORK + SAFE + [opt, v], name, v.strip())
                     if opt.startswith("--"):
