@@ -28,6 +28,10 @@ One poll loop, _poll(), is behind every wait (wait_until, poll_until,
 wait_for); every log wait is Daemon.wait_for.  The names the older
 modules (prefork_util, limits_util, svcutil) exported stay here with
 their signatures: Echod, wait_until, start_echod, roundtrip, ...
+Where two of them clashed, one meaning was kept: echo_once is this
+module's (half-close, read to EOF, close; prefork_util's send-and-read
+on a kept connection is echo_keep), proc_stat is (state, ppid,
+starttime) (svcutil's field list is proc_fields), children() a list.
 """
 
 import atexit
@@ -160,7 +164,9 @@ def children_of(pid):
     return sorted(child_states(pid))
 
 
-children = children_of
+def children(ppid):
+    """children_of(ppid): a sorted list (iterates like the old dict)."""
+    return children_of(ppid)
 
 
 def live_children(ppid):
@@ -643,7 +649,7 @@ class Daemon:
         """Send SIGUSR1 and return the status line's words as a dict."""
         since = self.mark()
         self.signal(signal.SIGUSR1)
-        m = self.wait_for(r"status: (.*)$", timeout, since)
+        m = self.wait_for(STATUS_RE.pattern, timeout, since)
         return parse_status(m.group(1))
 
     def wait_status(self, pred, timeout=10.0, what="status", interval=0.05):
@@ -821,6 +827,9 @@ class Echod(Daemon):
     def stop(self, sig=signal.SIGTERM, timeout=10):
         self.proc.send_signal(sig)
         return self.wait_exit(timeout)
+
+
+STATUS_RE = re.compile(r"status: (.*)$")
 
 
 def parse_status(text):
