@@ -918,5 +918,5 @@ def main(timeout=100):
         sys.exit(SKIP)
     signal.signal(signal.SIGALRM, _watchdog)
     signal.signal(signal.SIGTERM, _watchdog)
-    signal.alarm(timeout * (3 if WRAPPER else 1))
+    signal.alarm(timeout * (6 if WRAPPER else 1))
     unittest.main(verbosity=2, buffer=False)
