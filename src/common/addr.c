@@ -62,89 +62,68 @@ parse_port(const char *p, int *port, const char *arg, char *err, size_t errlen)
 	return 0;
 }
 
-int
-addr_parse(const char *arg, struct addr_spec *sp, char *err, size_t errlen)
+static int
+parse_unix(const char *arg, struct addr_spec *sp, char *err, size_t errlen)
 {
-	const char	*colon, *port;
+	const char	*path = arg + 5;
+
+	if (*path != '/') {
+		(void)snprintf(err, errlen,
+		    "UNIX socket path must be absolute: \"%s\"", arg);
+		return -1;
+	}
+	if (strlcpy(sp->path, path, sizeof(sp->path)) >= sizeof(sp->path)) {
+		(void)snprintf(err, errlen,
+		    "UNIX socket path too long (max %zu): \"%s\"",
+		    sizeof(sp->path) - 1, arg);
+		return -1;
+	}
+	sp->kind = ADDR_UNIX;
+	return 0;
+}
+
+/* "[IPV6]:PORT": always numeric, never DNS. */
+static int
+parse_bracketed(const char *arg, struct addr_spec *sp, char *err,
+    size_t errlen)
+{
+	const char	*close = strchr(arg, ']');
 	char		 host[ADDR_HOSTLEN];
 	size_t		 hlen;
 	struct in6_addr	 a6;
-	struct in_addr	 a4;
 
-	memset(sp, 0, sizeof(*sp));
-	if (arg == NULL || *arg == '\0') {
-		(void)snprintf(err, errlen, "empty listen address");
-		return -1;
-	}
-	if (strncmp(arg, "unix:", 5) == 0) {
-		const char *path = arg + 5;
-
-		if (*path != '/') {
-			(void)snprintf(err, errlen,
-			    "UNIX socket path must be absolute: \"%s\"", arg);
-			return -1;
-		}
-		if (strlcpy(sp->path, path, sizeof(sp->path)) >=
-		    sizeof(sp->path)) {
-			(void)snprintf(err, errlen,
-			    "UNIX socket path too long (max %zu): \"%s\"",
-			    sizeof(sp->path) - 1, arg);
-			return -1;
-		}
-		sp->kind = ADDR_UNIX;
-		return 0;
-	}
-	if (arg[0] == '[') {
-		const char *close = strchr(arg, ']');
-
-		if (close == NULL || close[1] != ':') {
-			(void)snprintf(err, errlen,
-			    "bad address \"%s\": expected [IPV6]:PORT", arg);
-			return -1;
-		}
-		hlen = (size_t)(close - arg - 1);
-		if (hlen == 0 || hlen >= sizeof(host)) {
-			(void)snprintf(err, errlen,
-			    "bad IPv6 address in \"%s\"", arg);
-			return -1;
-		}
-		memcpy(host, arg + 1, hlen);
-		host[hlen] = '\0';
-		if (inet_pton(AF_INET6, host, &a6) != 1) {
-			(void)snprintf(err, errlen,
-			    "bad IPv6 address \"%s\" in \"%s\"", host, arg);
-			return -1;
-		}
-		if (parse_port(close + 2, &sp->port, arg, err, errlen) == -1)
-			return -1;
-		sp->kind = ADDR_INET;
-		sp->numeric = 1;
-		(void)strlcpy(sp->host, host, sizeof(sp->host));
-		return 0;
-	}
-	if ((colon = strrchr(arg, ':')) == NULL) {
-		/* A bare PORT means every address. */
-		if (parse_port(arg, &sp->port, arg, err, errlen) == -1)
-			return -1;
-		sp->kind = ADDR_WILDCARD;
-		return 0;
-	}
-	if (strchr(arg, ':') != colon) {
+	if (close == NULL || close[1] != ':') {
 		(void)snprintf(err, errlen,
-		    "bad address \"%s\": put IPv6 addresses in brackets, "
-		    "[ADDR]:PORT", arg);
+		    "bad address \"%s\": expected [IPV6]:PORT", arg);
 		return -1;
 	}
-	hlen = (size_t)(colon - arg);
-	port = colon + 1;
+	hlen = (size_t)(close - arg - 1);
 	if (hlen == 0 || hlen >= sizeof(host)) {
-		(void)snprintf(err, errlen, "bad host in \"%s\"", arg);
+		(void)snprintf(err, errlen, "bad IPv6 address in \"%s\"", arg);
 		return -1;
 	}
-	memcpy(host, arg, hlen);
+	memcpy(host, arg + 1, hlen);
 	host[hlen] = '\0';
-	if (parse_port(port, &sp->port, arg, err, errlen) == -1)
+	if (inet_pton(AF_INET6, host, &a6) != 1) {
+		(void)snprintf(err, errlen, "bad IPv6 address \"%s\" in \"%s\"",
+		    host, arg);
 		return -1;
+	}
+	if (parse_port(close + 2, &sp->port, arg, err, errlen) == -1)
+		return -1;
+	sp->kind = ADDR_INET;
+	sp->numeric = 1;
+	(void)strlcpy(sp->host, host, sizeof(sp->host));
+	return 0;
+}
+
+/* The HOST of "HOST:PORT": "*", a numeric IPv4 address or a name. */
+static int
+parse_host(const char *host, const char *arg, struct addr_spec *sp,
+    char *err, size_t errlen)
+{
+	struct in_addr	a4;
+
 	if (strcmp(host, "*") == 0) {
 		sp->kind = ADDR_WILDCARD;
 		return 0;
@@ -164,6 +143,47 @@ addr_parse(const char *arg, struct addr_spec *sp, char *err, size_t errlen)
 	}
 	(void)strlcpy(sp->host, host, sizeof(sp->host));
 	return 0;
+}
+
+int
+addr_parse(const char *arg, struct addr_spec *sp, char *err, size_t errlen)
+{
+	const char	*colon;
+	char		 host[ADDR_HOSTLEN];
+	size_t		 hlen;
+
+	memset(sp, 0, sizeof(*sp));
+	if (arg == NULL || *arg == '\0') {
+		(void)snprintf(err, errlen, "empty listen address");
+		return -1;
+	}
+	if (strncmp(arg, "unix:", 5) == 0)
+		return parse_unix(arg, sp, err, errlen);
+	if (arg[0] == '[')
+		return parse_bracketed(arg, sp, err, errlen);
+	if ((colon = strrchr(arg, ':')) == NULL) {
+		/* A bare PORT means every address. */
+		if (parse_port(arg, &sp->port, arg, err, errlen) == -1)
+			return -1;
+		sp->kind = ADDR_WILDCARD;
+		return 0;
+	}
+	if (strchr(arg, ':') != colon) {
+		(void)snprintf(err, errlen,
+		    "bad address \"%s\": put IPv6 addresses in brackets, "
+		    "[ADDR]:PORT", arg);
+		return -1;
+	}
+	hlen = (size_t)(colon - arg);
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		(void)snprintf(err, errlen, "bad host in \"%s\"", arg);
+		return -1;
+	}
+	memcpy(host, arg, hlen);
+	host[hlen] = '\0';
+	if (parse_port(colon + 1, &sp->port, arg, err, errlen) == -1)
+		return -1;
+	return parse_host(host, arg, sp, err, errlen);
 }
 
 static void

@@ -113,71 +113,39 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 	errno = saved;
 }
 
-void
-log_warn(const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, fmt, ap, 1);
-	va_end(ap);
+/*
+ * The levels differ only in priority, whether errno is appended and the
+ * -q/-v gate (notices pass even with -q: the SIGUSR1 status line is
+ * one), so one definition makes them all.
+ */
+#define LOG_AT(name, pri, gate, with_errno)				\
+void									\
+name(const char *fmt, ...)						\
+{									\
+	va_list	ap;							\
+									\
+	if (log_lvl < (gate))						\
+		return;							\
+	va_start(ap, fmt);						\
+	log_vwrite((pri), fmt, ap, (with_errno));			\
+	va_end(ap);							\
 }
 
-void
-log_warnx(const char *fmt, ...)
+LOG_AT(log_warn, LOG_WARNING, LOG_LEVEL_QUIET, 1)
+LOG_AT(log_warnx, LOG_WARNING, LOG_LEVEL_QUIET, 0)
+LOG_AT(log_notice, LOG_NOTICE, LOG_LEVEL_QUIET, 0)
+LOG_AT(log_info, LOG_INFO, LOG_LEVEL_NORMAL, 0)
+LOG_AT(log_conn, LOG_INFO, LOG_LEVEL_VERBOSE, 0)
+LOG_AT(log_debug, LOG_DEBUG, LOG_LEVEL_VERBOSE, 0)
+
+/* A serving process never flushes stdio inherited from the master. */
+static void __attribute__((noreturn))
+log_die(const char *fmt, va_list ap, int with_errno)
 {
-	va_list	ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-log_notice(const char *fmt, ...)
-{
-	va_list	ap;
-
-	/* Notices pass even with -q: the SIGUSR1 status line is one. */
-	va_start(ap, fmt);
-	log_vwrite(LOG_NOTICE, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-log_info(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (log_lvl < LOG_LEVEL_NORMAL)
-		return;
-	va_start(ap, fmt);
-	log_vwrite(LOG_INFO, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-log_conn(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (log_lvl < LOG_LEVEL_VERBOSE)
-		return;
-	va_start(ap, fmt);
-	log_vwrite(LOG_INFO, fmt, ap, 0);
-	va_end(ap);
-}
-
-void
-log_debug(const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (log_lvl < LOG_LEVEL_VERBOSE)
-		return;
-	va_start(ap, fmt);
-	log_vwrite(LOG_DEBUG, fmt, ap, 0);
-	va_end(ap);
+	log_vwrite(LOG_ERR, fmt, ap, with_errno);
+	if (log_child)
+		_exit(1);
+	exit(1);
 }
 
 void
@@ -186,11 +154,7 @@ fatal(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_ERR, fmt, ap, 1);
-	va_end(ap);
-	if (log_child)
-		_exit(1);	/* never flush stdio inherited from the master */
-	exit(1);
+	log_die(fmt, ap, 1);
 }
 
 void
@@ -199,9 +163,5 @@ fatalx(const char *fmt, ...)
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_ERR, fmt, ap, 0);
-	va_end(ap);
-	if (log_child)
-		_exit(1);	/* never flush stdio inherited from the master */
-	exit(1);
+	log_die(fmt, ap, 0);
 }

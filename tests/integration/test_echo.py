@@ -240,6 +240,7 @@ class EchoTests:
         s.settimeout(30)
         return sent
 
+    @unittest.skipIf(et.WRAPPER, "under valgrind the server drains too slowly for the stall bound")
     def test_backpressure(self):
         # A client that never reads cannot make echod buffer without
         # bound: sending must stall after roughly the socket buffers.

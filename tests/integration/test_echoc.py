@@ -17,9 +17,7 @@ import tempfile
 import time
 import unittest
 
-ECHOC = os.environ.get("ECHOC", "")
-ECHOD = os.environ.get("ECHOD", "")
-BUILDDIR = os.environ.get("ECHOD_BUILDDIR", ".")
+from echodtest import BUILDDIR, ECHOC, ECHOD, WRAPPER
 BAD_ECHO = os.path.join(BUILDDIR, "tests", "helpers", "bad_echo")
 
 KEYS = ["mode", "concurrency", "seconds", "ops", "ops_per_s", "bytes",

@@ -10,7 +10,8 @@ import signal
 import subprocess
 import unittest
 
-from limits_util import (ECHOD, WRAPPER, Echod, SLOW, echo_ok, proc_status)
+from echodtest import (ECHOD, WRAPPER, Echod, SLOW, cmdline, config_defined, echo_ok,
+                       proc_status)
 
 SECCOMP = os.environ.get("ECHOD_TEST_NO_SECCOMP") is None and \
     os.path.exists(os.path.join(os.environ.get("ECHOD_BUILDDIR", "."),
@@ -72,7 +73,7 @@ class Confined(unittest.TestCase):
                              r"^E>hi at \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d "
                              r"\d{4}\n$")
             for w in d.children("worker"):
-                if "udp" in open("/proc/%d/cmdline" % w).read():
+                if "udp" in cmdline(w):
                     continue
                 # stdio, the tcp listener, the master's wake pipe.
                 self.check_proc(w, 6)
@@ -103,6 +104,39 @@ class Forbidden(unittest.TestCase):
             s.close()
             d.wait_status(lambda st: st["reaped"] == 1)
             self.assertEqual(d.status()["abnormal"], 0)
+
+
+@unittest.skipIf(WRAPPER, "make check-valgrind runs the hooks build without "
+                 "seccomp; this test is about src/echod")
+@unittest.skipUnless(config_defined("HAVE_SECCOMP"), "built without libseccomp")
+class NoHooks(unittest.TestCase):
+    """The installed daemon (src/echod) reads no ECHOD_TEST_* variable:
+    with ECHOD_TEST_NO_SECCOMP=1 its serving processes are still
+    filtered.  (Issue 9, point 8.)"""
+
+    ENV = {"ECHOD_TEST_NO_SECCOMP": "1",
+           "ECHOD_TEST_FORBIDDEN_SYSCALL": "socket"}
+
+    def test_no_hook_strings(self):
+        with open(ECHOD, "rb") as f:
+            self.assertNotIn(b"ECHOD_TEST_", f.read())
+
+    def check(self, args, title):
+        with Echod(args, env=self.ENV, binary=ECHOD) as d:
+            s = d.connect()
+            self.assertTrue(echo_ok(s))
+            kids = d.children(title)
+            self.assertTrue(kids, "no %s process" % title)
+            for k in kids:
+                self.assertEqual(proc_status(k)["Seccomp"], "2")
+            s.close()
+            self.assertEqual(d.count("test:"), 0, d.log())
+
+    def test_fork_child(self):
+        self.check(["-m", "fork", "-v"], "child")
+
+    def test_prefork_worker(self):
+        self.check(["-m", "prefork", "-v"], "worker")
 
 
 class CliFuzz(unittest.TestCase):

@@ -7,7 +7,7 @@ import socket
 import time
 import unittest
 
-from limits_util import Echod, SLOW
+from echodtest import Echod, SLOW, WRAPPER, TITLES_SKIP
 
 
 class Udp(unittest.TestCase):
@@ -78,6 +78,7 @@ class Udp(unittest.TestCase):
             self.assertGreaterEqual(st["udp_dropped_rate"], 140)
             u.close()
 
+    @unittest.skipIf(WRAPPER, TITLES_SKIP)
     def test_worker_respawn(self):
         for model in ("prefork", "fork"):
             with Echod(["-m", model], udp=True) as d:

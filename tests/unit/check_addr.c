@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "check_main.h"
 
 static struct addr_spec
 good(const char *arg)
@@ -361,48 +362,23 @@ START_TEST(test_ntop)
 }
 END_TEST
 
-static Suite *
-addr_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("addr");
 	TCase	*tc;
 
-	tc = tcase_create("parse");
-	tcase_add_test(tc, test_parse_ipv4);
-	tcase_add_test(tc, test_parse_ipv6);
-	tcase_add_test(tc, test_parse_wildcard);
-	tcase_add_test(tc, test_parse_unix);
-	tcase_add_test(tc, test_parse_name);
-	tcase_add_test(tc, test_parse_bad_numeric);
-	tcase_add_test(tc, test_parse_bad_syntax);
-	tcase_add_test(tc, test_parse_bad_port);
-	tcase_add_test(tc, test_parse_bad_unix);
-	tcase_add_test(tc, test_parse_empty);
-	tcase_add_test(tc, test_parse_long_host);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "parse", CHECK_TESTS(test_parse_ipv4, test_parse_ipv6,
+	    test_parse_wildcard, test_parse_unix, test_parse_name,
+	    test_parse_bad_numeric, test_parse_bad_syntax,
+	    test_parse_bad_port, test_parse_bad_unix, test_parse_empty,
+	    test_parse_long_host));
 
-	tc = tcase_create("resolve");
-	tcase_add_test(tc, test_resolve_wildcard);
-	tcase_add_test(tc, test_resolve_numeric);
-	tcase_add_test(tc, test_resolve_unix);
-	tcase_add_test(tc, test_resolve_name_fails);
+	tc = check_tcase(s, "resolve", CHECK_TESTS(test_resolve_wildcard,
+	    test_resolve_numeric, test_resolve_unix,
+	    test_resolve_name_fails));
 	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("ntop");
-	tcase_add_test(tc, test_ntop);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "ntop", CHECK_TESTS(test_ntop));
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(addr_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -25,6 +25,7 @@
 
 #include "children.h"
 #include "stats.h"
+#include "check_main.h"
 
 static void	wait_ended(pid_t);
 
@@ -360,11 +361,14 @@ START_TEST(test_reap_partial)
 }
 END_TEST
 
-static Suite *
-children_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("children");
 	TCase	*tc;
+
+	/* These tests fork and reap: Check must fork per test. */
+	check_need_fork();
 
 	tc = tcase_create("table");
 	tcase_add_test(tc, test_init_free);
@@ -385,16 +389,3 @@ children_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(children_suite());
-	int	 failed;
-
-	/* These tests fork and reap; they need Check's own fork per test. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}

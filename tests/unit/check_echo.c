@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +38,7 @@
 
 #include "echo.h"
 #include "linemode.h"
+#include "check_main.h"
 
 #define MIB		(1024 * 1024)
 #define STUCK_MS	300	/* no POLLOUT this long: the server is stuck */
@@ -476,17 +478,27 @@ END_TEST
 
 static unsigned char	 sbuf[8 * MIB], rbuf[8 * MIB + 1];
 
-START_TEST(test_serve_bulk)
+/*
+ * len random bytes through a served socketpair (with the alarm count
+ * reset and checked by the server thread) or a TCP loopback pair: all
+ * echoed, in order, then EOF.
+ */
+static void
+bulk_roundtrip(size_t len, bool tcp)
 {
 	struct server	 s;
 	int		 sv[2];
-	size_t		 len = MIB, got;
+	size_t		 got;
 
 	memset(&s, 0, sizeof(s));
 	fill_random(sbuf, len);
-	socketpair_ok(sv);
-	nalarm = 0;
-	server_start(&s, sv[0], 1);
+	if (tcp)
+		tcppair(sv);
+	else {
+		socketpair_ok(sv);
+		nalarm = 0;
+	}
+	server_start(&s, sv[0], !tcp);
 	got = pump(sv[1], sbuf, len, rbuf, len);
 	server_join(&s);
 	close(sv[1]);
@@ -497,27 +509,16 @@ START_TEST(test_serve_bulk)
 	ck_assert_uint_eq(s.r.bytes_in, len);
 	ck_assert_uint_eq(s.r.bytes_out, len);
 }
+
+START_TEST(test_serve_bulk)
+{
+	bulk_roundtrip(MIB, false);
+}
 END_TEST
 
 START_TEST(test_serve_bulk_tcp)
 {
-	struct server	 s;
-	int		 sv[2];
-	size_t		 len = 4 * MIB, got;
-
-	memset(&s, 0, sizeof(s));
-	fill_random(sbuf, len);
-	tcppair(sv);
-	server_start(&s, sv[0], 0);
-	got = pump(sv[1], sbuf, len, rbuf, len);
-	server_join(&s);
-	close(sv[1]);
-
-	ck_assert_uint_eq(got, len);
-	ck_assert(memcmp(sbuf, rbuf, len) == 0);
-	ck_assert_int_eq(s.r.end, ECHO_END_EOF);
-	ck_assert_uint_eq(s.r.bytes_in, len);
-	ck_assert_uint_eq(s.r.bytes_out, len);
+	bulk_roundtrip(4 * MIB, true);
 }
 END_TEST
 
@@ -972,57 +973,26 @@ START_TEST(test_line_idle_writer)
 }
 END_TEST
 
-static Suite *
-echo_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("echo");
 	TCase	*tc;
 
-	tc = tcase_create("buf");
-	tcase_add_test(tc, test_buf_init);
-	tcase_add_test(tc, test_buf_produce_consume);
-	tcase_add_test(tc, test_buf_wrap);
-	tcase_add_test(tc, test_buf_full);
-	tcase_add_test(tc, test_buf_fifo);
-	tcase_add_test(tc, test_end_name);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "buf", CHECK_TESTS(test_buf_init,
+	    test_buf_produce_consume, test_buf_wrap, test_buf_full,
+	    test_buf_fifo, test_end_name));
 
-	tc = tcase_create("serve");
+	tc = check_tcase(s, "serve", CHECK_TESTS(test_serve_bulk,
+	    test_serve_bulk_tcp, test_serve_halfclose,
+	    test_serve_halfclose_empty, test_serve_backpressure,
+	    test_serve_idle, test_serve_idle_writer, test_serve_idle_moving,
+	    test_serve_reset_tcp, test_serve_reset_idle_tcp,
+	    test_serve_peer_gone, test_serve_badfd, test_serve_delay));
 	tcase_set_timeout(tc, 120);	/* valgrind is slow */
-	tcase_add_test(tc, test_serve_bulk);
-	tcase_add_test(tc, test_serve_bulk_tcp);
-	tcase_add_test(tc, test_serve_halfclose);
-	tcase_add_test(tc, test_serve_halfclose_empty);
-	tcase_add_test(tc, test_serve_backpressure);
-	tcase_add_test(tc, test_serve_idle);
-	tcase_add_test(tc, test_serve_idle_writer);
-	tcase_add_test(tc, test_serve_idle_moving);
-	tcase_add_test(tc, test_serve_reset_tcp);
-	tcase_add_test(tc, test_serve_reset_idle_tcp);
-	tcase_add_test(tc, test_serve_peer_gone);
-	tcase_add_test(tc, test_serve_badfd);
-	tcase_add_test(tc, test_serve_delay);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("line");
+	tc = check_tcase(s, "line", CHECK_TESTS(test_line_timestamp,
+	    test_line_bulk, test_line_expand, test_line_idle_writer));
 	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_line_timestamp);
-	tcase_add_test(tc, test_line_bulk);
-	tcase_add_test(tc, test_line_expand);
-	tcase_add_test(tc, test_line_idle_writer);
-	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(echo_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

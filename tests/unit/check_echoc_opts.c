@@ -16,6 +16,7 @@
 
 #include "echoc_opts.h"
 #include "numparse.h"
+#include "check_main.h"
 
 static struct echoc_opts	 o;
 static char			 msg[512];
@@ -201,29 +202,14 @@ START_TEST(test_numparse)
 }
 END_TEST
 
-static Suite *
-opts_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("echoc_opts");
-	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, test_send_defaults);
-	tcase_add_test(tc, test_bench_defaults);
-	tcase_add_test(tc, test_usage_errors);
-	tcase_add_test(tc, test_help_version);
-	tcase_add_test(tc, test_numparse);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "core", CHECK_TESTS(test_send_defaults,
+	    test_bench_defaults, test_usage_errors, test_help_version,
+	    test_numparse));
+
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(opts_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

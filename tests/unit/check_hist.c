@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "hist.h"
+#include "check_main.h"
 
 /* v is a fair report of true value t: not below it, within 1/64 over. */
 static void
@@ -154,31 +155,14 @@ START_TEST(test_precision)
 }
 END_TEST
 
-static Suite *
-hist_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("hist");
-	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, test_empty);
-	tcase_add_test(tc, test_single);
-	tcase_add_test(tc, test_uniform);
-	tcase_add_test(tc, test_exact_small);
-	tcase_add_test(tc, test_outlier_max);
-	tcase_add_test(tc, test_merge);
-	tcase_add_test(tc, test_precision);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "core", CHECK_TESTS(test_empty, test_single,
+	    test_uniform, test_exact_small, test_outlier_max, test_merge,
+	    test_precision));
+
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(hist_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

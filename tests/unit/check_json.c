@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "check_main.h"
 
 static struct json_tok	tok[64];
 
@@ -112,8 +113,8 @@ START_TEST(test_too_many_tokens)
 }
 END_TEST
 
-static Suite *
-json_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("json");
 	TCase	*tc = tcase_create("core");
@@ -128,14 +129,3 @@ json_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(json_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}

@@ -24,6 +24,7 @@
 
 #include "limit.h"
 #include "server.h"
+#include "check_main.h"
 
 static struct lim_key
 key4(const char *a)
@@ -673,8 +674,8 @@ START_TEST(test_glue_fork_keeps)
 }
 END_TEST
 
-static Suite *
-limits_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("limits");
 	TCase	*tc = tcase_create("bucket");
@@ -712,15 +713,3 @@ limits_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(limits_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}

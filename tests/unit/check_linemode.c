@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "linemode.h"
+#include "check_main.h"
 
 #define T0	((time_t)1000000000)	/* a fixed, ordinary time */
 
@@ -340,46 +341,21 @@ START_TEST(test_long_prefix)
 }
 END_TEST
 
-static Suite *
-linemode_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("linemode");
 	TCase	*tc;
 
-	tc = tcase_create("format");
+	tc = check_tcase(s, "format", CHECK_TESTS(test_format_prefix,
+	    test_format_timestamp, test_format_both, test_format_small,
+	    test_format_nul));
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_format_prefix);
-	tcase_add_test(tc, test_format_timestamp);
-	tcase_add_test(tc, test_format_both);
-	tcase_add_test(tc, test_format_small);
-	tcase_add_test(tc, test_format_nul);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("feed");
+	tc = check_tcase(s, "feed", CHECK_TESTS(test_feed_lines,
+	    test_feed_split, test_feed_timestamp, test_feed_crlf,
+	    test_feed_nul, test_feed_overlong, test_feed_exact_max,
+	    test_finish_partial, test_emit_fail, test_long_prefix));
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_feed_lines);
-	tcase_add_test(tc, test_feed_split);
-	tcase_add_test(tc, test_feed_timestamp);
-	tcase_add_test(tc, test_feed_crlf);
-	tcase_add_test(tc, test_feed_nul);
-	tcase_add_test(tc, test_feed_overlong);
-	tcase_add_test(tc, test_feed_exact_max);
-	tcase_add_test(tc, test_finish_partial);
-	tcase_add_test(tc, test_emit_fail);
-	tcase_add_test(tc, test_long_prefix);
-	suite_add_tcase(s, tc);
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(linemode_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -27,6 +27,7 @@
 #include "master.h"
 #include "pool.h"
 #include "sig.h"
+#include "check_main.h"
 
 START_TEST(test_clock_convert)
 {
@@ -175,8 +176,8 @@ START_TEST(test_sig_reset_inherited)
 }
 END_TEST
 
-static Suite *
-master_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("master");
 	TCase	*tc;
@@ -200,16 +201,3 @@ master_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(master_suite());
-	int	 failed;
-
-	/* The signal tests change dispositions: one process per test. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "numparse.h"
+#include "check_main.h"
 
 static void
 ok_num(const char *s, long long min, long long max, long long want)
@@ -263,42 +264,19 @@ START_TEST(test_size_overflow)
 }
 END_TEST
 
-static Suite *
-numparse_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("numparse");
-	TCase	*tc;
 
-	tc = tcase_create("num_parse");
-	tcase_add_test(tc, test_num_ranges);
-	tcase_add_test(tc, test_num_range_errstr);
-	tcase_add_test(tc, test_num_junk);
-	tcase_add_test(tc, test_num_blank);
-	tcase_add_test(tc, test_num_sign);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "num_parse", CHECK_TESTS(test_num_ranges,
+	    test_num_range_errstr, test_num_junk, test_num_blank,
+	    test_num_sign));
 
-	tc = tcase_create("num_parse_msec");
-	tcase_add_test(tc, test_msec_good);
-	tcase_add_test(tc, test_msec_bad);
-	tcase_add_test(tc, test_msec_limits);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "num_parse_msec", CHECK_TESTS(test_msec_good,
+	    test_msec_bad, test_msec_limits));
 
-	tc = tcase_create("num_parse_size");
-	tcase_add_test(tc, test_size_suffixes);
-	tcase_add_test(tc, test_size_bad);
-	tcase_add_test(tc, test_size_overflow);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "num_parse_size", CHECK_TESTS(test_size_suffixes,
+	    test_size_bad, test_size_overflow));
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(numparse_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "check_main.h"
 
 #define MAXARGS	64
 
@@ -495,51 +496,24 @@ START_TEST(test_reparse)
 }
 END_TEST
 
-static Suite *
-options_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("options");
 	TCase	*tc;
 
-	tc = tcase_create("good");
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_listen);
-	tcase_add_test(tc, test_listen_too_many);
-	tcase_add_test(tc, test_flags);
-	tcase_add_test(tc, test_model_reap);
-	tcase_add_test(tc, test_numbers);
-	tcase_add_test(tc, test_strings);
-	tcase_add_test(tc, test_help_version);
-	tcase_add_test(tc, test_reparse);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "good", CHECK_TESTS(test_defaults, test_listen,
+	    test_listen_too_many, test_flags, test_model_reap, test_numbers,
+	    test_strings, test_help_version, test_reparse));
 
-	tc = tcase_create("bad");
+	tc = check_tcase(s, "bad", CHECK_TESTS(test_bad_empty_strings,
+	    test_prefix_too_long, test_unknown_option, test_missing_value,
+	    test_extra_argument));
 	tcase_add_loop_test(tc, test_bad_values, 0,
 	    (int)(sizeof(bad_numbers) / sizeof(bad_numbers[0])));
-	tcase_add_test(tc, test_bad_empty_strings);
-	tcase_add_test(tc, test_prefix_too_long);
-	tcase_add_test(tc, test_unknown_option);
-	tcase_add_test(tc, test_missing_value);
-	tcase_add_test(tc, test_extra_argument);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("rules");
-	tcase_add_test(tc, test_reap_ignore_needs_fork);
-	tcase_add_test(tc, test_inetd_daemon);
-	tcase_add_test(tc, test_workers_vs_max_children);
-	tcase_add_test(tc, test_spare_bounds);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "rules", CHECK_TESTS(test_reap_ignore_needs_fork,
+	    test_inetd_daemon, test_workers_vs_max_children,
+	    test_spare_bounds));
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(options_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

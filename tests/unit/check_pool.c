@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "pool.h"
+#include "check_main.h"
 
 static struct pool_ctl		 ctl;
 static struct pool_policy	 pol;
@@ -40,18 +41,26 @@ decide(int total, int idle, int alive, long long now)
 	ck_assert_int_ge(dec.wake_ms, now);
 }
 
+/* One step of a schedule: decide, then the forks (retirements) due. */
+#define EXPECT_SPAWN(total, idle, alive, now, n) do {			\
+	decide((total), (idle), (alive), (now));			\
+	ck_assert_int_eq(dec.spawn, (n));				\
+} while (0)
+#define EXPECT_RETIRE(total, idle, alive, now, n) do {			\
+	decide((total), (idle), (alive), (now));			\
+	ck_assert_int_eq(dec.retire, (n));				\
+} while (0)
+
 /* ---- floor and --max-children --------------------------------------- */
 
 START_TEST(test_boot_spawns_floor)
 {
-	decide(0, 0, 0, 0);
-	ck_assert_int_eq(dec.spawn, 4);
+	EXPECT_SPAWN(0, 0, 0, 0, 4);
 	ck_assert_int_eq(dec.retire, 0);
 	ck_assert_int_le(dec.wake_ms, POOL_TICK_MS);
 
 	/* The floor reached, with enough spares: nothing more to do. */
-	decide(4, 4, 4, 10);
-	ck_assert_int_eq(dec.spawn, 0);
+	EXPECT_SPAWN(4, 4, 4, 10, 0);
 	ck_assert_int_eq(dec.retire, 0);
 }
 END_TEST
@@ -60,20 +69,16 @@ START_TEST(test_boot_floor_and_spares)
 {
 	/* One worker is short of two spares: the floor, then one batch. */
 	pol.floor = 1;
-	decide(0, 0, 0, 0);
-	ck_assert_int_eq(dec.spawn, 2);
+	EXPECT_SPAWN(0, 0, 0, 0, 2);
 }
 END_TEST
 
 START_TEST(test_floor_restored_at_once)
 {
-	decide(0, 0, 0, 0);
-	ck_assert_int_eq(dec.spawn, 4);
+	EXPECT_SPAWN(0, 0, 0, 0, 4);
 	/* Two die in the same second: replaced at once, not at the tick. */
-	decide(2, 2, 2, 100);
-	ck_assert_int_eq(dec.spawn, 2);
-	decide(3, 3, 3, 200);
-	ck_assert_int_eq(dec.spawn, 1);
+	EXPECT_SPAWN(2, 2, 2, 100, 2);
+	EXPECT_SPAWN(3, 3, 3, 200, 1);
 }
 END_TEST
 
@@ -81,10 +86,8 @@ START_TEST(test_max_children_caps_boot)
 {
 	pol.floor = 10;
 	pol.max_children = 6;
-	decide(0, 0, 0, 0);
-	ck_assert_int_eq(dec.spawn, 6);
-	decide(6, 0, 6, 5000);
-	ck_assert_int_eq(dec.spawn, 0);
+	EXPECT_SPAWN(0, 0, 0, 0, 6);
+	EXPECT_SPAWN(6, 0, 6, 5000, 0);
 }
 END_TEST
 
@@ -92,14 +95,11 @@ START_TEST(test_max_children_counts_retiring)
 {
 	pol.max_children = 6;
 	/* 2 active, 4 more still alive while they retire: no room at all. */
-	decide(2, 2, 6, 0);
-	ck_assert_int_eq(dec.spawn, 0);
+	EXPECT_SPAWN(2, 2, 6, 0, 0);
 	/* One retiring worker left: room for exactly one. */
-	decide(2, 2, 5, 10);
-	ck_assert_int_eq(dec.spawn, 1);
+	EXPECT_SPAWN(2, 2, 5, 10, 1);
 	/* More alive than allowed (after TTOU, say): no negative room. */
-	decide(0, 0, 9, 20);
-	ck_assert_int_eq(dec.spawn, 0);
+	EXPECT_SPAWN(0, 0, 9, 20, 0);
 }
 END_TEST
 
@@ -135,17 +135,14 @@ START_TEST(test_spare_batches_double)
 		long long t = (long long)i * 1000;
 
 		/* Every worker busy: still short however many came. */
-		decide(total, 0, total, t);
-		ck_assert_int_eq(dec.spawn, want[i]);
+		EXPECT_SPAWN(total, 0, total, t, want[i]);
 		ck_assert_int_eq(dec.wake_ms, t + 1000);
 		total += dec.spawn;
 
 		/* Later in the same second: no second batch. */
-		decide(total, 0, total, t + 1);
-		ck_assert_int_eq(dec.spawn, 0);
+		EXPECT_SPAWN(total, 0, total, t + 1, 0);
 		ck_assert_int_eq(dec.wake_ms, t + 1000);
-		decide(total, 0, total, t + 999);
-		ck_assert_int_eq(dec.spawn, 0);
+		EXPECT_SPAWN(total, 0, total, t + 999, 0);
 		ck_assert_int_eq(dec.wake_ms, t + 1000);
 	}
 	ck_assert_int_eq(total, 4 + 1 + 2 + 4 + 8 + 16 + 32 * 3);
@@ -156,10 +153,8 @@ START_TEST(test_spare_batch_is_rate_not_shortfall)
 {
 	/* Short by one: the first batch is one fork, not the shortfall. */
 	pol.min_spare = 5;
-	decide(4, 4, 4, 0);
-	ck_assert_int_eq(dec.spawn, 1);
-	decide(5, 5, 5, 1000);
-	ck_assert_int_eq(dec.spawn, 0);
+	EXPECT_SPAWN(4, 4, 4, 0, 1);
+	EXPECT_SPAWN(5, 5, 5, 1000, 0);
 	ck_assert_int_eq(ctl.spawn_rate, 1);
 }
 END_TEST
@@ -168,23 +163,17 @@ START_TEST(test_spare_rate_resets)
 {
 	pol.min_spare = 5;
 	pol.max_spare = 100;
-	decide(4, 0, 4, 0);
-	ck_assert_int_eq(dec.spawn, 1);
-	decide(5, 0, 5, 1000);
-	ck_assert_int_eq(dec.spawn, 2);
-	decide(7, 0, 7, 2000);
-	ck_assert_int_eq(dec.spawn, 4);
+	EXPECT_SPAWN(4, 0, 4, 0, 1);
+	EXPECT_SPAWN(5, 0, 5, 1000, 2);
+	EXPECT_SPAWN(7, 0, 7, 2000, 4);
 
 	/* Not short any more (the burst ended): the rate goes back to 1. */
-	decide(11, 11, 11, 3000);
-	ck_assert_int_eq(dec.spawn, 0);
+	EXPECT_SPAWN(11, 11, 11, 3000, 0);
 	ck_assert_int_eq(ctl.spawn_rate, 1);
 
 	/* Short again: it starts over from one. */
-	decide(11, 0, 11, 4000);
-	ck_assert_int_eq(dec.spawn, 1);
-	decide(12, 0, 12, 5000);
-	ck_assert_int_eq(dec.spawn, 2);
+	EXPECT_SPAWN(11, 0, 11, 4000, 1);
+	EXPECT_SPAWN(12, 0, 12, 5000, 2);
 }
 END_TEST
 
@@ -193,12 +182,9 @@ START_TEST(test_spare_min_zero)
 	/* --min-spare=0: never short, only the floor matters. */
 	pol.min_spare = 0;
 	pol.max_spare = 1;
-	decide(4, 0, 4, 0);
-	ck_assert_int_eq(dec.spawn, 0);
-	decide(4, 0, 4, 5000);
-	ck_assert_int_eq(dec.spawn, 0);
-	decide(3, 0, 3, 6000);
-	ck_assert_int_eq(dec.spawn, 1);
+	EXPECT_SPAWN(4, 0, 4, 0, 0);
+	EXPECT_SPAWN(4, 0, 4, 5000, 0);
+	EXPECT_SPAWN(3, 0, 3, 6000, 1);
 }
 END_TEST
 
@@ -211,32 +197,27 @@ START_TEST(test_retire_rate)
 
 	/* 40 idle, max-spare 8: 4 a second, once a second, down to 8. */
 	while (total > 8) {
-		decide(total, total, total, t);
-		ck_assert_int_eq(dec.spawn, 0);
+		EXPECT_SPAWN(total, total, total, t, 0);
 		ck_assert_int_eq(dec.retire, 4);
 		ck_assert_int_eq(dec.wake_ms, t + 1000);
 		total -= dec.retire;
 
 		/* Still a surplus, but not before the next second. */
-		decide(total, total, total + 4, t + 500);
-		ck_assert_int_eq(dec.retire, 0);
+		EXPECT_RETIRE(total, total, total + 4, t + 500, 0);
 		if (total > 8)
 			ck_assert_int_eq(dec.wake_ms, t + 1000);
 		t += 1000;
 	}
 	ck_assert_int_eq(total, 8);
-	decide(total, total, total, t);
-	ck_assert_int_eq(dec.retire, 0);
+	EXPECT_RETIRE(total, total, total, t, 0);
 }
 END_TEST
 
 START_TEST(test_retire_surplus_only)
 {
 	/* 10 idle, 2 busy: surplus over max-spare is 2. */
-	decide(12, 10, 12, 0);
-	ck_assert_int_eq(dec.retire, 2);
-	decide(11, 9, 11, 1000);
-	ck_assert_int_eq(dec.retire, 1);
+	EXPECT_RETIRE(12, 10, 12, 0, 2);
+	EXPECT_RETIRE(11, 9, 11, 1000, 1);
 }
 END_TEST
 
@@ -246,21 +227,16 @@ START_TEST(test_retire_never_below_floor)
 	pol.min_spare = 0;
 	pol.max_spare = 1;
 	/* Surplus 5, but only 2 above the floor. */
-	decide(6, 6, 6, 0);
-	ck_assert_int_eq(dec.retire, 2);
-	decide(4, 4, 4, 1000);
-	ck_assert_int_eq(dec.retire, 0);
-	decide(4, 4, 4, 2000);
-	ck_assert_int_eq(dec.retire, 0);
+	EXPECT_RETIRE(6, 6, 6, 0, 2);
+	EXPECT_RETIRE(4, 4, 4, 1000, 0);
+	EXPECT_RETIRE(4, 4, 4, 2000, 0);
 
 	/* A high floor with a low max-spare: nothing ever retires. */
 	pol.floor = 20;
 	pol.max_spare = 8;
-	decide(20, 20, 20, 3000);
-	ck_assert_int_eq(dec.retire, 0);
+	EXPECT_RETIRE(20, 20, 20, 3000, 0);
 	/* 21 with one busy: surplus 12, one above the floor. */
-	decide(21, 20, 21, 4000);
-	ck_assert_int_eq(dec.retire, 1);
+	EXPECT_RETIRE(21, 20, 21, 4000, 1);
 }
 END_TEST
 
@@ -287,8 +263,7 @@ START_TEST(test_backoff_grows_and_blocks)
 	long long	now = 0, expect = 0;
 	int		i, total = 0;
 
-	decide(0, 0, 0, now);
-	ck_assert_int_eq(dec.spawn, 4);
+	EXPECT_SPAWN(0, 0, 0, now, 4);
 
 	/* Every worker dies 5 ms after it starts. */
 	for (i = 1; i <= 10; i++) {
@@ -303,22 +278,18 @@ START_TEST(test_backoff_grows_and_blocks)
 		ck_assert_int_eq(until, now + expect);
 
 		/* Below the floor, short of spares: still nothing. */
-		decide(total, 0, total, now);
-		ck_assert_int_eq(dec.spawn, 0);
+		EXPECT_SPAWN(total, 0, total, now, 0);
 		ck_assert_int_eq(dec.retire, 0);
 		ck_assert_int_eq(dec.wake_ms, until);
-		decide(total, 0, total, until - 1);
-		ck_assert_int_eq(dec.spawn, 0);
+		EXPECT_SPAWN(total, 0, total, until - 1, 0);
 		ck_assert_int_eq(dec.wake_ms, until);
 
 		/* Backoff over: one worker, not the four missing. */
 		now = until;
-		decide(total, 0, total, now);
-		ck_assert_int_eq(dec.spawn, 1);
+		EXPECT_SPAWN(total, 0, total, now, 1);
 		/* The next one waits a whole backoff again. */
 		ck_assert_int_eq(ctl.backoff_until, now + expect);
-		decide(total + 1, 1, total + 1, now + 1);
-		ck_assert_int_eq(dec.spawn, 0);
+		EXPECT_SPAWN(total + 1, 1, total + 1, now + 1, 0);
 	}
 	ck_assert_int_eq(ctl.backoff_ms, POOL_BACKOFF_MAX_MS);
 }
@@ -335,12 +306,10 @@ START_TEST(test_backoff_one_at_a_time)
 	(void)pool_worker_exited(&ctl, 1, 0, 0);
 	ck_assert_int_eq(ctl.backoff_ms, 100);
 	now = ctl.backoff_until;
-	decide(4, 0, 4, now);
-	ck_assert_int_eq(dec.spawn, 1);
+	EXPECT_SPAWN(4, 0, 4, now, 1);
 	/* Even later, while backoff is on: one per backoff period. */
 	now = ctl.backoff_until;
-	decide(0, 0, 0, now);
-	ck_assert_int_eq(dec.spawn, 1);
+	EXPECT_SPAWN(0, 0, 0, now, 1);
 }
 END_TEST
 
@@ -354,8 +323,7 @@ START_TEST(test_backoff_reset_by_normal_exit)
 	ck_assert_int_eq(ctl.backoff_ms, 0);
 	ck_assert_int_eq(ctl.crashes, 0);
 	ck_assert_int_eq(ctl.backoff_until, 0);
-	decide(0, 0, 0, 21);
-	ck_assert_int_eq(dec.spawn, 4);
+	EXPECT_SPAWN(0, 0, 0, 21, 4);
 	/* Nothing changed: nothing to log. */
 	ck_assert_int_eq(pool_worker_exited(&ctl, 0, 10, 30), 0);
 
@@ -376,8 +344,7 @@ START_TEST(test_backoff_reset_by_long_lived_death)
 	    100), 1);
 	ck_assert_int_eq(ctl.backoff_ms, 0);
 	ck_assert_int_eq(ctl.crashes, 0);
-	decide(0, 0, 0, 101);
-	ck_assert_int_eq(dec.spawn, 4);
+	EXPECT_SPAWN(0, 0, 0, 101, 4);
 
 	/* Just younger than the limit counts as early. */
 	ck_assert_int_eq(pool_worker_exited(&ctl, 1, POOL_EARLY_DEATH_MS - 1,
@@ -392,16 +359,14 @@ START_TEST(test_backoff_lived_and_spawn_failed)
 	ck_assert_int_eq(pool_spawn_failed(&ctl, 1000), 1);
 	ck_assert_int_eq(ctl.backoff_ms, 100);
 	ck_assert_int_eq(ctl.backoff_until, 1100);
-	decide(0, 0, 0, 1050);
-	ck_assert_int_eq(dec.spawn, 0);
+	EXPECT_SPAWN(0, 0, 0, 1050, 0);
 	ck_assert_int_eq(dec.wake_ms, 1100);
 	ck_assert_int_eq(pool_spawn_failed(&ctl, 1050), 1);
 	ck_assert_int_eq(ctl.backoff_ms, 200);
 	ck_assert_int_eq(pool_worker_lived(&ctl), 1);
 	ck_assert_int_eq(ctl.backoff_ms, 0);
 	ck_assert_int_eq(pool_worker_lived(&ctl), 0);
-	decide(0, 0, 0, 1060);
-	ck_assert_int_eq(dec.spawn, 4);
+	EXPECT_SPAWN(0, 0, 0, 1060, 4);
 }
 END_TEST
 
@@ -492,65 +457,36 @@ START_TEST(test_jitter_huge_max)
 }
 END_TEST
 
-static Suite *
-pool_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("pool");
 	TCase	*tc;
 
-	tc = tcase_create("floor");
+	tc = check_tcase(s, "floor", CHECK_TESTS(test_boot_spawns_floor,
+	    test_boot_floor_and_spares, test_floor_restored_at_once,
+	    test_max_children_caps_boot, test_max_children_counts_retiring,
+	    test_max_children_caps_spare_batch));
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_boot_spawns_floor);
-	tcase_add_test(tc, test_boot_floor_and_spares);
-	tcase_add_test(tc, test_floor_restored_at_once);
-	tcase_add_test(tc, test_max_children_caps_boot);
-	tcase_add_test(tc, test_max_children_counts_retiring);
-	tcase_add_test(tc, test_max_children_caps_spare_batch);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("spares");
+	tc = check_tcase(s, "spares", CHECK_TESTS(test_spare_batches_double,
+	    test_spare_batch_is_rate_not_shortfall, test_spare_rate_resets,
+	    test_spare_min_zero));
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_spare_batches_double);
-	tcase_add_test(tc, test_spare_batch_is_rate_not_shortfall);
-	tcase_add_test(tc, test_spare_rate_resets);
-	tcase_add_test(tc, test_spare_min_zero);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("retire");
+	tc = check_tcase(s, "retire", CHECK_TESTS(test_retire_rate,
+	    test_retire_surplus_only, test_retire_never_below_floor));
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_retire_rate);
-	tcase_add_test(tc, test_retire_surplus_only);
-	tcase_add_test(tc, test_retire_never_below_floor);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("backoff");
+	tc = check_tcase(s, "backoff", CHECK_TESTS(test_backoff_schedule,
+	    test_backoff_grows_and_blocks, test_backoff_one_at_a_time,
+	    test_backoff_reset_by_normal_exit,
+	    test_backoff_reset_by_long_lived_death,
+	    test_backoff_lived_and_spawn_failed));
 	tcase_add_checked_fixture(tc, setup, NULL);
-	tcase_add_test(tc, test_backoff_schedule);
-	tcase_add_test(tc, test_backoff_grows_and_blocks);
-	tcase_add_test(tc, test_backoff_one_at_a_time);
-	tcase_add_test(tc, test_backoff_reset_by_normal_exit);
-	tcase_add_test(tc, test_backoff_reset_by_long_lived_death);
-	tcase_add_test(tc, test_backoff_lived_and_spawn_failed);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("jitter");
-	tcase_add_test(tc, test_jitter_bounds);
-	tcase_add_test(tc, test_jitter_small_and_zero);
-	tcase_add_test(tc, test_jitter_spreads);
-	tcase_add_test(tc, test_jitter_huge_max);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "jitter", CHECK_TESTS(test_jitter_bounds,
+	    test_jitter_small_and_zero, test_jitter_spreads,
+	    test_jitter_huge_max));
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(pool_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "scoreboard.h"
+#include "check_main.h"
 
 #define NSLOTS	8
 
@@ -403,8 +404,8 @@ START_TEST(test_renew)
 }
 END_TEST
 
-static Suite *
-scoreboard_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("scoreboard");
 	TCase	*tc;
@@ -435,15 +436,3 @@ scoreboard_suite(void)
 	return s;
 }
 
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(scoreboard_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}

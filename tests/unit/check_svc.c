@@ -22,6 +22,7 @@
 #include "privdrop.h"
 #include "sdlisten.h"
 #include "sdnotify.h"
+#include "check_main.h"
 
 START_TEST(test_status_format)
 {
@@ -222,33 +223,15 @@ START_TEST(test_privdrop_resolve)
 }
 END_TEST
 
-static Suite *
-svc_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("svc");
-	TCase	*tc = tcase_create("core");
 
-	tcase_add_test(tc, test_status_format);
-	tcase_add_test(tc, test_reloading_format);
-	tcase_add_test(tc, test_watchdog_parse);
-	tcase_add_test(tc, test_listen_parse);
-	tcase_add_test(tc, test_listen_names);
-	tcase_add_test(tc, test_listen_take_unsets);
-	tcase_add_test(tc, test_classify);
-	tcase_add_test(tc, test_send_to);
-	tcase_add_test(tc, test_privdrop_resolve);
-	suite_add_tcase(s, tc);
+	check_tcase(s, "core", CHECK_TESTS(test_status_format,
+	    test_reloading_format, test_watchdog_parse, test_listen_parse,
+	    test_listen_names, test_listen_take_unsets, test_classify,
+	    test_send_to, test_privdrop_resolve));
+
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr = srunner_create(svc_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "udp.h"
+#include "check_main.h"
 
 static enum udp_verdict
 v4(const char *a, int port)
@@ -99,21 +100,13 @@ START_TEST(test_odd)
 }
 END_TEST
 
-int
-main(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("udp");
-	TCase	*tc = tcase_create("source");
-	SRunner	*sr;
-	int	 failed;
 
-	tcase_add_test(tc, test_ports);
-	tcase_add_test(tc, test_addrs);
-	tcase_add_test(tc, test_odd);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	check_tcase(s, "source", CHECK_TESTS(test_ports, test_addrs,
+	    test_odd));
+
+	return s;
 }

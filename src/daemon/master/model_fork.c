@@ -37,6 +37,7 @@ struct fork_model {
 	size_t	nconn;		/* ROLE_CHILD entries in the table */
 	size_t	lfirst;		/* the listeners' first poll slot */
 	size_t	last_title;
+	int64_t	next_check;	/* limits_check() due */
 };
 
 static struct fork_model	fm;
@@ -191,11 +192,32 @@ fork_prepare(struct master *m, int64_t now)
 	return -1;
 }
 
+/*
+ * The fork model's limit table is the master's own, but its counters
+ * page is shared with the children and the UDP worker: a child that
+ * scribbles on it must not freeze the counters for good.
+ */
+static void
+fork_check_shared(struct master *m, int64_t now)
+{
+	if (now < fm.next_check)
+		return;
+	fm.next_check = now + 1000;
+	if (limits_check(m->srv) != -1)
+		return;
+	log_warnx("shared memory corrupt (the counters): new segments");
+	if (limits_renew(m->srv) == -1)
+		log_warnx("limits: new segments could not be made, the old "
+		    "ones are kept");
+	master_signal_role(m, ROLE_UDP, SIGTERM);
+}
+
 static void
 fork_polled(struct master *m, int n)
 {
 	size_t	i;
 
+	fork_check_shared(m, clock_ms());
 	if (n <= 0)
 		return;
 	for (i = fm.lfirst; i < fm.lfirst + m->srv->nls; i++)

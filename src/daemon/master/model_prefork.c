@@ -332,6 +332,8 @@ renew_shared(struct prefork *pf)
 	if (limits_renew(m->srv) == -1)
 		log_warnx("limits: new segments could not be made, the old "
 		    "ones are kept");
+	/* The UDP worker counts in the old page: a fresh one for the new. */
+	master_signal_role(m, ROLE_UDP, SIGTERM);
 	log_info("generation %u, replacing %d workers", m->generation, n);
 	maintain(pf);
 }
