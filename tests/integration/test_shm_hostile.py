@@ -17,7 +17,9 @@ scoreboard, the --per-ip/--rate table, the counters page) and
 Throughout, the sentinel (a python child of this test, trapping every
 catchable signal into a file) is never signalled, the master answers
 SIGUSR1 with a status line, echo works again within 15 s, and SIGTERM
-still ends the master with status 0.
+still ends the master with status 0.  After each write the control
+socket's "workers" answer (issue 11) is valid JSON that lists only the
+master's own children, never the sentinel, with printable peers.
 
 A second test kills a worker while the limit table's lock word names
 it (a worker dying mid-update): the master renews the segments at once
@@ -30,8 +32,10 @@ sentinel's pid is the only real pid planted.  The daemon runs with
 --per-ip and --rate so the limit table exists.
 """
 
+import json
 import os
 import random
+import socket
 import signal
 import struct
 import subprocess
@@ -119,7 +123,9 @@ class HostileWorker(unittest.TestCase):
             start_new_session=True)
         self.addCleanup(self.end_sentinel)
         self.assertEqual(self.sentinel.stdout.readline(), b"ready\n")
+        self.control = os.path.join(self.tmp.name, "control")
         self.d = Daemon("--model=prefork", "-v", "-l", LOCAL4 + ":0",
+                        "--control=" + self.control,
                         "--workers=3", "--min-spare=1", "--max-spare=4",
                         "--max-children=16", "--per-ip=50",
                         "--rate=100000", "--grace=3")
@@ -151,6 +157,35 @@ class HostileWorker(unittest.TestCase):
         st = self.d.status(timeout=5.0)
         self.assertEqual(st.get("model"), "prefork")
         return st
+
+    def assert_control_view(self):
+        """The control socket's workers: the master's children only,
+        never the sentinel whose pid is planted in the mappings."""
+        kids = set(children_of(self.d.pid))
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.settimeout(5)
+            c.connect(self.control)
+            c.sendall(b"workers\n")
+            data = b""
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                data += b
+        ws = json.loads(data.decode("ascii"))["workers"]
+        kids |= set(children_of(self.d.pid))
+        for w in ws:
+            pid = w["pid"]
+            self.assertNotEqual(pid, self.sentinel.pid, data)
+            if pid not in kids:
+                # Spawned after the first look and reaped before the
+                # second (a renewal retires and respawns): gone since.
+                st = echodtest.proc_stat(pid)
+                self.assertTrue(st is None or st[1] == self.d.pid,
+                                (pid, st, data))
+            peer = w["peer"]
+            self.assertTrue(peer is None or peer.isprintable(), data)
+        self.assertGreater(len(ws), 0, data)
 
     def workers(self):
         return [p for p in children_of(self.d.pid)
@@ -226,6 +261,7 @@ class HostileWorker(unittest.TestCase):
         n = self.plant_pid(w, ws, self.sentinel.pid)
         self.assertGreater(n, 0, "no worker pid found in the shared "
                            "mappings: nothing tested")
+        self.assert_control_view()
         d.signal(signal.SIGHUP)
         d.wait_for(r"SIGHUP", 5.0, since)
         self.assert_master_answers()
@@ -236,6 +272,7 @@ class HostileWorker(unittest.TestCase):
         # (b) random bytes over every shared writable mapping
         w, ws = self.victim()
         self.scribble(w)
+        self.assert_control_view()
         for sig in (signal.SIGHUP, signal.SIGTTOU):
             d.signal(sig)
             self.assert_master_answers()

@@ -55,18 +55,6 @@ def end_process_tree(ident):
             os.kill(k[0], signal.SIGKILL)
 
 
-class DaemonAt(Daemon):
-    """A Daemon run from another path (a copy of echod)."""
-
-    def __init__(self, binary, *args, **kw):
-        self._binary = binary
-        super().__init__(*args, **kw)
-
-    def _start(self, env):
-        self.args[0] = self._binary
-        super()._start(env)
-
-
 class UDPHeld(threading.Thread):
     """Datagrams one after another, each waiting for its echo."""
 
@@ -127,9 +115,8 @@ class UpgradeBase:
         if binary is None:
             d = self.daemon(*args, env=env)
         else:
-            d = DaemonAt(binary, *(echodtest.model_args(self.model,
-                                                        self.reap)
-                                   + ["-v"] + args), env=env)
+            d = Daemon(*(echodtest.model_args(self.model, self.reap)
+                         + ["-v"] + args), env=env, binary=binary)
             self._daemons.append(d)
         poll_until(lambda: read_pid(self.pidfile()) == d.pid, 5,
                    what="the pid file")
@@ -303,9 +290,12 @@ class UpgradeSocketActivated(UpgradeBase, DaemonTestCase):
                  "--grace=%d" % GRACE], stdin=subprocess.DEVNULL,
                 stdout=f, stderr=f)
         self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait()))
-        poll_until(lambda: os.path.exists(log) and
-                   "Listening on" in open(log).read(), 10,
-                   what="systemd-socket-activate to listen")
+        def listening():
+            if not os.path.exists(log):
+                return False
+            with open(log) as f:
+                return "Listening on" in f.read()
+        poll_until(listening, 10, what="systemd-socket-activate to listen")
         # It execs echod (same pid) on the first connection.
         self.assertEqual(echo_once(port, b"before\n"), b"before\n")
         poll_until(lambda: read_pid(self.pidfile()) == p.pid, 10,

@@ -13,6 +13,7 @@
 #include "ctlfmt.h"
 #include "stats.h"
 #include "upgrade.h"
+#include "check_main.h"
 
 START_TEST(test_json_escape)
 {
@@ -114,30 +115,12 @@ START_TEST(test_pick_path)
 }
 END_TEST
 
-static Suite *
-ctlfmt_suite(void)
+Suite *
+check_suite(void)
 {
 	Suite	*s = suite_create("ctlfmt");
-	TCase	*tc = tcase_create("format");
 
-	tcase_add_test(tc, test_json_escape);
-	tcase_add_test(tc, test_status_from_line);
-	tcase_add_test(tc, test_metrics);
-	tcase_add_test(tc, test_error);
-	tcase_add_test(tc, test_pick_path);
-	suite_add_tcase(s, tc);
+	(void)check_tcase(s, "format", CHECK_TESTS(test_json_escape,
+	    test_status_from_line, test_metrics, test_error, test_pick_path));
 	return s;
-}
-
-int
-main(void)
-{
-	SRunner	*sr;
-	int	 failed;
-
-	sr = srunner_create(ctlfmt_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

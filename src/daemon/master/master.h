@@ -10,9 +10,11 @@
  *	- signal dispatch: numbers from the self-pipe (sig.h), acted on in
  *	  the loop: CHLD reap, TERM graceful stop within --grace then
  *	  SIGKILL, INT fast stop, HUP reload, USR1 status line, TTIN/TTOU
- *	  pool floor;
- *	- the one waitpid(WNOHANG) loop (children_reap) and, with
- *	  --reap=ignore, the children's hang-up pipes;
+ *	  pool floor, USR2 binary upgrade (upgrade.h); the control
+ *	  socket's actions come the same way (sig_inject, liveops.h);
+ *	- the one waitpid(WNOHANG) loop (children_reap; upgrade_reaped()
+ *	  sees every status first) and, with --reap=ignore, the
+ *	  children's hang-up pipes;
  *	- the status line, the sd_notify status and readiness (svc.h);
  *	- the UDP worker (udp.h) and the limits' shared segments (limit.h);
  *	- the fork-failure backoff (one formula) and the accept-errno
