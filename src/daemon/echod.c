@@ -5,8 +5,10 @@
  * line; set up logging; find the sockets (inherited from inetd or
  * systemd, see svc.c, or bound here); with a single inherited connection,
  * serve it and exit.  Otherwise take the pid file, bind, drop the
- * master's privileges if it may (svc.c says when), detach with -D, record
- * the pid, and hand over to the chosen process model.  Errors before
+ * master's privileges if it may (svc.c says when), open --control, detach
+ * with -D, record the pid, and hand over to the chosen process model.  A
+ * master started by another's SIGUSR2 (upgrade.h) is detached already and
+ * writes its pid file once serving.  Errors before
  * serving reach stderr with a sysexits(3) status (1 for a failed set-up,
  * 64 for usage); after that, the log.
  */

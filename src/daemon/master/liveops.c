@@ -1,6 +1,10 @@
 /*
  * liveops.c: the live operations' hub (see liveops.h).
  *
+ * The epoll fd is made by the first liveops_watch() (--control, or an
+ * upgrade under way): until then liveops_fd() is -1 and the master polls
+ * nothing more than it would without this file.
+ *
  * Level-triggered epoll: a fd the tick did not finish with stays ready
  * and keeps the master's poll() awake, so a module that cannot make
  * progress (four control clients already) must stop watching, not just
@@ -16,7 +20,6 @@
 
 #include "control.h"
 #include "liveops.h"
-#include "log.h"
 #include "server.h"
 #include "upgrade.h"
 
@@ -49,6 +52,9 @@ liveops_watch(int fd, uint32_t events, liveops_cb cb, void *arg)
 		if (w[i].fd == -1 && fr == WATCH_MAX)
 			fr = i;
 	}
+	/* Made at first use: a master with neither costs no descriptor. */
+	if (ep == -1 && (ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = events;
 	if (i < WATCH_MAX) {
@@ -120,7 +126,5 @@ liveops_init(struct server *srv)
 
 	for (i = 0; i < WATCH_MAX; i++)
 		w[i].fd = -1;
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal("epoll_create1");
 	upgrade_adopt(srv);
 }

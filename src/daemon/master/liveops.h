@@ -27,7 +27,7 @@ struct server;
 typedef void	(*liveops_cb)(void *, uint32_t);
 
 void	liveops_init(struct server *);
-int	liveops_fd(void);
+int	liveops_fd(void);		/* -1 until something is watched */
 int	liveops_tick(struct server *);
 /* Watch fd for events (EPOLLIN, EPOLLOUT); cb(arg, revents) when ready. */
 int	liveops_watch(int, uint32_t, liveops_cb, void *);

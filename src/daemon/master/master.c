@@ -8,8 +8,8 @@
  * liveops' timers), then act: signals first, in the order they came
  * (the control socket's actions among them, sig_inject), then hang-ups,
  * then the model.  liveops' tick runs before the poll: it serves the
- * control socket and the upgrade's pipe without blocking.  The loop ends when a
- * stop has begun and the table is empty; echod then exits 0.
+ * control socket and the upgrade's pipe without blocking.  The loop
+ * ends when a stop has begun and the table is empty; echod then exits 0.
  */
 #include "config.h"
 
