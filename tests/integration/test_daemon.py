@@ -200,6 +200,7 @@ class Privdrop(unittest.TestCase):
             finally:
                 kill(p)
 
+    @unittest.skipIf(WRAPPER, "valgrind holds the client socket on fds 0-2 and may write to it")
     def test_user_nobody_inetd(self):
         a, b = socket.socketpair()
         p = subprocess.Popen(WRAPPER + [ECHOD, "-i", "--user=nobody"], stdin=b.fileno(),

@@ -61,6 +61,7 @@ class InetdFd0(unittest.TestCase):
             kill(p)
             a.close()
 
+    @unittest.skipIf(WRAPPER, "valgrind holds the client socket on fds 0-2 and may write to it")
     def test_nowait_tcp(self):
         ls = socket.socket()
         ls.bind(("127.0.0.1", 0))

@@ -524,6 +524,16 @@ glue_setup(void)
 	ck_assert_ptr_nonnull(gsrv.lim);
 }
 
+/* The master's scratch is made once in a real run; here once a test. */
+static void
+glue_teardown(void)
+{
+	free(gsrv.lim->seen);
+	free(gsrv.lim->orphan);
+	gsrv.lim->seen = NULL;
+	gsrv.lim->orphan = NULL;
+}
+
 static struct sockaddr_in
 sin4(const char *a)
 {
@@ -703,7 +713,7 @@ check_suite(void)
 	tcase_add_test(tc, test_lock_two_processes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("master");
-	tcase_add_checked_fixture(tc, glue_setup, NULL);
+	tcase_add_checked_fixture(tc, glue_setup, glue_teardown);
 	tcase_add_test(tc, test_glue_reaped);
 	tcase_add_test(tc, test_glue_dead_holder);
 	tcase_add_test(tc, test_glue_renew);

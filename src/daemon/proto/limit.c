@@ -672,6 +672,8 @@ limits_setup(struct server *srv)
 
 	if (srv->lim != NULL)
 		return 0;
+	free(l->seen);		/* set up again (tests): nothing leaks */
+	free(l->orphan);
 	memset(l, 0, sizeof(*l));
 	if (map_counters(l) == -1)
 		return -1;
