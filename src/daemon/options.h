@@ -17,6 +17,8 @@
 #include "log.h"
 
 #define OPT_MAX_LISTEN	32
+#define OPT_MAX_RULES	1024	/* --allow/--deny; more go in --rules */
+#define OPT_MAX_PROXY	64	/* --proxy-from */
 
 enum model {
 	MODEL_PREFORK,
@@ -62,6 +64,13 @@ struct options {
 	const char	*prefix;	/* line mode when prefix or timestamp */
 	int		timestamp;
 	long long	delay_ms;
+	/* issue #12: checked here (CIDR syntax), built by access.c */
+	const char	*rule_arg[OPT_MAX_RULES];	/* in order */
+	unsigned char	 rule_allow[OPT_MAX_RULES];	/* 1 allow, 0 deny */
+	size_t		 nrules;
+	const char	*rules_file;
+	const char	*proxy_from[OPT_MAX_PROXY];
+	size_t		 nproxy;
 };
 
 void		options_defaults(struct options *);

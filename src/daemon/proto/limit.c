@@ -475,6 +475,12 @@ log_allowed(struct shmstat *c, int64_t now)
 }
 
 int
+limits_log_allowed(const struct server *srv)
+{
+	return srv->lim == NULL || log_allowed(srv->lim->ctr, mono_ms());
+}
+
+int
 limits_admit(const struct server *srv, const struct sockaddr *sa,
     socklen_t len, int *ticket)
 {
@@ -549,5 +555,8 @@ limits_fold(const struct server *srv, struct stats *st)
 	st->udp_dropped_addr = c->udp_dropped_addr;
 	st->udp_dropped_rate = c->udp_dropped_rate;
 	st->udp_dropped_size = c->udp_dropped_size + c->udp_dropped_send;
+	st->refused_rule = c->refused_rule;		/* issue #12 */
+	st->udp_dropped_rule = c->udp_dropped_rule;
+	st->proxy_bad = c->proxy_bad;
 	/* udp_restarts is the master's own. */
 }

@@ -119,6 +119,10 @@ struct shmstat {
 	volatile uint64_t	udp_dropped_send;	/* socket buffer full */
 	volatile uint64_t	refused_logged;	/* global log limiter */
 	volatile int64_t	log_window_ms;
+	/* issue #12: rules.h, proxy.h */
+	volatile uint64_t	refused_rule;
+	volatile uint64_t	udp_dropped_rule;
+	volatile uint64_t	proxy_bad;
 };
 
 #define SHMSTAT_ADD(s, f, n) \
@@ -144,5 +148,7 @@ void	limits_release(const struct server *, int *);
 void	limits_count_idle(const struct server *);
 /* Copy the shared counters into the master's struct stats. */
 void	limits_fold(const struct server *, struct stats *);
+/* The global refusal-log limiter, for other kinds of refusal (#12). */
+int	limits_log_allowed(const struct server *);
 
 #endif
