@@ -35,6 +35,7 @@
 #include "children.h"
 #include "harden.h"
 #include "limit.h"
+#include "access.h"
 #include "log.h"
 #include "server.h"
 #include "sig.h"
@@ -144,7 +145,10 @@ spawn(struct fork_state *fs, int conn, int p[2], int ticket)
 		harden_keep_fd(p[1]);
 		child_init(srv, CHILD_CONN);
 		setproctitle("child %s", "serving");
+		if (proxy_child(srv, conn, &ticket) == -1)	/* issue #12 */
+			_exit(0);
 		conn_serve(srv, conn);
+		limits_release(srv, &ticket);	/* issue #12: proxy_child's */
 		_exit(0);
 		/* NOTREACHED */
 	}
@@ -223,6 +227,10 @@ accept_some(struct fork_state *fs, int lfd)
 			}
 		}
 		fs->pause_logged = 0;
+		if (rules_refuse(srv, (struct sockaddr *)&ss, sslen)) {
+			(void)close(conn);	/* issue #12: no fork */
+			continue;
+		}
 		/* issue #5: --per-ip and --rate, decided here, exactly. */
 		if (limits_admit(srv, (struct sockaddr *)&ss, sslen,
 		    &ticket) == -1) {
@@ -317,6 +325,8 @@ handle_signals(struct fork_state *fs)
 		if (srv->on_reload != NULL)
 			srv->on_reload(srv, 1);
 		log_reopen();
+		if (access_reload(srv->opt) && fs->udp.pid != 0)	/* #12 */
+			(void)kill(fs->udp.pid, SIGTERM);	/* respawns */
 		log_info("SIGHUP: log reopened (fork model: no workers "
 		    "to replace)");
 		if (srv->on_reload != NULL)

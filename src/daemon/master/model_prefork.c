@@ -46,6 +46,7 @@
 #include "children.h"
 #include "harden.h"
 #include "limit.h"
+#include "access.h"
 #include "log.h"
 #include "pool.h"
 #include "scoreboard.h"
@@ -235,6 +236,11 @@ worker_main(struct prefork *pf, struct slot *me)
 			}
 		}
 		emfile_logged = 0;
+		if (rules_refuse(srv, (struct sockaddr *)&ss, len) ||
+		    proxy_accept(srv, conn, &ss, &len) == -1) {
+			(void)close(conn);	/* issue #12 */
+			continue;
+		}
 		/*
 		 * issue #5: --per-ip/--rate through the shared table; the
 		 * ticket lands in our slot under its lock, so the master
@@ -508,6 +514,8 @@ restart_workers(struct prefork *pf)
 	if (srv->on_reload != NULL)
 		srv->on_reload(srv, 1);
 	log_reopen();
+	if (access_reload(srv->opt) && pf->udp.pid != 0)	/* issue #12 */
+		(void)kill(pf->udp.pid, SIGTERM);	/* respawns */
 	pf->generation++;
 	for (i = 0; i < pf->sb.nslots; i++) {
 		struct slot *s = &pf->sb.slot[i];

@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -68,22 +70,40 @@ access_setup(const struct options *o, char *err, size_t errlen)
 	return build(o, &the_rules, err, errlen);
 }
 
-void
+/* 1 if a new table is in force (the UDP worker must be replaced). */
+int
 access_reload(const struct options *o)
 {
 	struct rules	nr;
 	char		err[512];
 
 	if (o->rules_file == NULL)
-		return;
+		return 0;
 	if (build(o, &nr, err, sizeof(err)) == -1) {
 		log_warnx("rules not reloaded, the old ones stay: %s", err);
-		return;
+		return 0;
 	}
 	rules_free(&the_rules);
 	the_rules = nr;
 	log_info("rules reloaded from %s: %zu rules in force", o->rules_file,
 	    the_rules.nrules);
+	return 1;
+}
+
+/* The address alone: refusals name a host, not a connection. */
+static void
+host_str(const struct sockaddr *sa, socklen_t len, char *buf, size_t blen)
+{
+	const void	*p = NULL;
+
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		p = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6 &&
+	    len >= sizeof(struct sockaddr_in6))
+		p = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (p == NULL || inet_ntop(sa->sa_family, p, buf, (socklen_t)blen) ==
+	    NULL)
+		(void)strlcpy(buf, "?", blen);
 }
 
 /* 1 if the rules refuse sa: counted, logged within the global limit. */
@@ -101,7 +121,7 @@ judge(const struct server *srv, const struct sockaddr *sa, socklen_t len)
 		SHMSTAT_ADD(ctr, refused_rule, 1);
 	}
 	if (limits_log_allowed(srv)) {
-		(void)addr_ntop(sa, len, a, sizeof(a));
+		host_str(sa, len, a, sizeof(a));
 		if (which >= 0)
 			log_info("refused %s: deny rule %ld", a, which + 1);
 		else

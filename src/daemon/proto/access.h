@@ -42,7 +42,7 @@ struct server;
 #define PROXY_TIMEOUT_MS	5000
 
 int	access_setup(const struct options *, char *, size_t);
-void	access_reload(const struct options *);
+int	access_reload(const struct options *);
 int	rules_refuse(const struct server *, const struct sockaddr *,
 	    socklen_t);
 int	rules_drop(const struct sockaddr *, socklen_t);

@@ -25,6 +25,7 @@
 
 #include "addr.h"
 #include "limit.h"
+#include "access.h"
 #include "log.h"
 #include "server.h"
 #include "stats.h"
@@ -453,7 +454,8 @@ limits_setup(struct server *srv)
 		if (cap < 4096)
 			cap = 4096;
 		if (lim_create(&l->conn, cap, l->per_ip, l->rate, 60000,
-		    srv->opt->model == MODEL_PREFORK) == -1)
+		    srv->opt->model == MODEL_PREFORK ||
+		    srv->opt->nproxy > 0) == -1)	/* #12: proxy_child admits */
 			return -1;
 	}
 	srv->lim = l;
@@ -493,6 +495,7 @@ limits_admit(const struct server *srv, const struct sockaddr *sa,
 
 	*ticket = 0;
 	if (l == NULL || l->conn.hdr == NULL || sa == NULL ||
+	    proxy_trusted(sa, len) ||	/* issue #12: judged after its header */
 	    lim_key_from_sa(sa, len, &k) == -1)
 		return 0;
 	now = mono_ms();
