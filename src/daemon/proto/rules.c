@@ -61,7 +61,11 @@ rules_cidr_parse(const char *s, struct rule_cidr *c, char *err, size_t errlen)
 	}
 	c->plen = max;
 	if (slash != NULL) {
-		if (num_parse(slash + 1, 0, max, &v, &errstr) == -1) {
+		if (slash[1 + strspn(slash + 1, "0123456789")] != '\0')
+			errstr = "not a number";
+		else if (num_parse(slash + 1, 0, max, &v, &errstr) == 0)
+			errstr = NULL;
+		if (errstr != NULL) {
 			(void)snprintf(err, errlen, "prefix length \"%s\" in "
 			    "\"%s\" is %s (0 to %d)", slash + 1, s, errstr,
 			    max);
