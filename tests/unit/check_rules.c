@@ -176,6 +176,10 @@ START_TEST(test_families)
 	add(&r, RULE_DENY, "2001:db8:1::/48");
 	ck_assert_int_eq(look(&r, "2001:db8:1::5", NULL), RULE_ALLOW);
 	ck_assert_int_eq(look(&r, "2001:db9::5", NULL), RULE_DENY);
+	ck_assert_int_eq(rules_compact(&r), 0);
+	ck_assert_int_eq(look(&r, "2001:db8:1::5", NULL), RULE_ALLOW);
+	ck_assert_int_eq(look(&r, "2001:db9::5", NULL), RULE_DENY);
+	ck_assert_int_eq(look(&r, "10.0.0.1", NULL), RULE_DENY);
 	rules_free(&r);
 }
 END_TEST
@@ -290,7 +294,7 @@ START_TEST(test_many)
 	struct rules		r;
 	struct rule_cidr	c;
 	uint32_t		i, a;
-	long			w;
+	long			w, ws[100000 / 97 + 1];
 	uint8_t			b[16];
 
 	rules_init(&r);
@@ -310,8 +314,97 @@ START_TEST(test_many)
 		(void)rules_match_addr(&r, AF_INET, b, &w);
 		ck_assert_int_ge(w, 0);
 		ck_assert_int_le(w, (long)i);	/* this one or an earlier */
+		ws[i / 97] = w;
+	}
+	/* Compacted: the very same answers. */
+	ck_assert_int_eq(rules_compact(&r), 0);
+	ck_assert_uint_le(r.npn, 2 * r.nrules + 2);
+	for (i = 0; i < 100000; i += 97) {
+		a = htonl(0x0a000000u | (i * 2654435761u >> 8));
+		memcpy(b, &a, 4);
+		(void)rules_match_addr(&r, AF_INET, b, &w);
+		ck_assert_int_eq(w, ws[i / 97]);
+		a ^= htonl(0x00010000);
+		memcpy(b, &a, 4);
+		ck_assert_int_eq(rules_match_addr(&r, AF_INET, b, &w),
+		    w >= 0 ? (enum rule_verdict)r.verdict[w] : RULE_DENY);
 	}
 	rules_free(&r);
+}
+END_TEST
+
+/* The compacted trie, the binary one and a linear first-match agree. */
+static int
+covers(const struct rule_cidr *c, int family, const uint8_t *a)
+{
+	int	full = c->plen / 8, rest = c->plen % 8;
+
+	if (c->family != family || memcmp(c->addr, a, (size_t)full) != 0)
+		return 0;
+	return rest == 0 || ((c->addr[full] ^ a[full]) &
+	    (0xff << (8 - rest))) == 0;
+}
+
+START_TEST(test_compact_agrees)
+{
+	struct rules		 r1, r2;
+	struct rule_cidr	 c[300];
+	uint8_t			 a[16];
+	size_t			 i, j, n;
+	long			 w1, w2, lin;
+	int			 fam, round;
+
+	srandom(12);
+	for (round = 0; round < 40; round++) {
+		rules_init(&r1);
+		rules_init(&r2);
+		n = 1 + (size_t)random() % 300;
+		for (i = 0; i < n; i++) {
+			memset(&c[i], 0, sizeof(c[i]));
+			c[i].family = random() % 3 == 0 ? AF_INET6 : AF_INET;
+			/* Few distinct bits: many nested and equal prefixes. */
+			for (j = 0; j < 16; j++)
+				c[i].addr[j] = (uint8_t)(random() % 4 == 0 ?
+				    random() : 0);
+			c[i].plen = (int)(random() % (c[i].family == AF_INET ?
+			    33 : 129));
+			if (c[i].family == AF_INET)
+				memset(c[i].addr + 4, 0, 12);
+			for (j = (size_t)c[i].plen; j < 128; j++)
+				c[i].addr[j / 8] &= (uint8_t)~(0x80 >> (j % 8));
+			ck_assert_int_eq(rules_add(&r1, random() % 2 ?
+			    RULE_ALLOW : RULE_DENY, &c[i]), 0);
+		}
+		for (i = 0; i < n; i++)
+			ck_assert_int_eq(rules_add(&r2,
+			    (enum rule_verdict)r1.verdict[i], &c[i]), 0);
+		ck_assert_int_eq(rules_compact(&r2), 0);
+		ck_assert_int_eq(rules_add(&r2, RULE_DENY, &c[0]), -1);
+		for (i = 0; i < 2000; i++) {
+			fam = random() % 2 ? AF_INET6 : AF_INET;
+			if (i % 2 == 0) {
+				j = (size_t)random() % n;
+				fam = c[j].family;
+				memcpy(a, c[j].addr, 16);
+				a[random() % 16] ^= (uint8_t)(random() % 3 ?
+				    0 : 1 << (random() % 8));
+			} else
+				for (j = 0; j < 16; j++)
+					a[j] = (uint8_t)(random() % 4 == 0 ?
+					    random() : 0);
+			for (lin = -1, j = 0; j < n; j++)
+				if (covers(&c[j], fam, a)) {
+					lin = (long)j;
+					break;
+				}
+			(void)rules_match_addr(&r1, fam, a, &w1);
+			(void)rules_match_addr(&r2, fam, a, &w2);
+			ck_assert_int_eq(w1, lin);
+			ck_assert_int_eq(w2, lin);
+		}
+		rules_free(&r1);
+		rules_free(&r2);
+	}
 }
 END_TEST
 
@@ -333,6 +426,7 @@ rules_suite(void)
 	tcase_add_test(tc, test_families);
 	tcase_add_test(tc, test_unix_peer);
 	tcase_add_test(tc, test_many);
+	tcase_add_test(tc, test_compact_agrees);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 

@@ -47,6 +47,8 @@ build(const struct options *o, struct rules *r, char *err, size_t errlen)
 	if (o->rules_file != NULL &&
 	    rules_load_file(r, o->rules_file, err, errlen) == -1)
 		goto fail;
+	if (rules_compact(r) == -1)
+		goto fail;
 	return 0;
 fail:
 	if (errno == ENOMEM)

@@ -94,9 +94,12 @@ void
 rules_free(struct rules *r)
 {
 	free(r->node);
+	free(r->pn);
 	free(r->verdict);
 	rules_init(r);
 }
+
+static uint32_t	pn_lookup(const struct rules *, int, const uint8_t *, int);
 
 static int
 bit(const uint8_t *a, int i)
@@ -136,6 +139,10 @@ rules_add(struct rules *r, enum rule_verdict v, const struct rule_cidr *c)
 	uint32_t	 cur;
 	int		 i, b;
 
+	if (r->pn != NULL) {
+		errno = EBUSY;		/* compacted: frozen */
+		return -1;
+	}
 	if (r->nrules >= UINT32_MAX - 1 || (c->family != AF_INET &&
 	    c->family != AF_INET6) || c->plen < 0 ||
 	    c->plen > (c->family == AF_INET ? 32 : 128)) {
@@ -184,6 +191,10 @@ rules_match_addr(const struct rules *r, int family, const uint8_t *a,
 	}
 	cur = family == AF_INET ? 0 : 1;
 	len = family == AF_INET ? 32 : 128;
+	if (r->pn != NULL) {
+		best = pn_lookup(r, (int)cur, a, len);
+		goto done;
+	}
 	for (i = 0;; i++) {
 		n = r->node[cur].rule;
 		if (n != 0 && (best == 0 || n < best))
@@ -192,6 +203,7 @@ rules_match_addr(const struct rules *r, int family, const uint8_t *a,
 			break;
 		cur = r->node[cur].child[bit(a, i)] - 1;
 	}
+done:
 	if (best != 0) {
 		if (which != NULL)
 			*which = (long)best - 1;
@@ -215,6 +227,120 @@ rules_match(const struct rules *r, const struct sockaddr *sa, socklen_t len,
 	return RULE_ALLOW;	/* UNIX-socket peers: not subject to rules */
 }
 
+/* Bit i (0: the most significant) of a 128-bit key set to v. */
+static void
+key_set(uint64_t *k, int i, int v)
+{
+	if (v)
+		k[i >> 6] |= (uint64_t)1 << (63 - (i & 63));
+}
+
+/*
+ * Copy the binary subtree at o (depth d, path key k) into r->pn as pnode
+ * index pi: follow one-child chains without rules down to the next node
+ * that ends a rule or forks, and make that the child.
+ */
+static void
+pn_build(struct rules *r, uint32_t o, int d, const uint64_t *k, size_t pi)
+{
+	struct rule_pnode	*p = &r->pn[pi];
+	uint64_t		 ck[2];
+	uint32_t		 c;
+	int			 b, cd;
+
+	p->key[0] = k[0];
+	p->key[1] = k[1];
+	p->plen = (uint32_t)d;
+	p->rule = r->node[o].rule;
+	for (b = 0; b < 2; b++) {
+		if ((c = r->node[o].child[b]) == 0)
+			continue;
+		ck[0] = k[0];
+		ck[1] = k[1];
+		key_set(ck, d, b);
+		c--;
+		cd = d + 1;
+		while (r->node[c].rule == 0 && (r->node[c].child[0] == 0) !=
+		    (r->node[c].child[1] == 0)) {
+			int cb = r->node[c].child[1] != 0;
+
+			key_set(ck, cd++, cb);
+			c = r->node[c].child[cb] - 1;
+		}
+		r->pn[pi].child[b] = (uint32_t)++r->npn;
+		memset(&r->pn[r->npn - 1], 0, sizeof(*r->pn));
+		pn_build(r, c, cd, ck, r->npn - 1);
+	}
+}
+
+int
+rules_compact(struct rules *r)
+{
+	static const uint64_t	zero[2];
+
+	if (r->pn != NULL)
+		return 0;
+	/* At most one pnode per rule end and per fork: 2 * rules + roots. */
+	if ((r->pn = reallocarray(NULL, 2 * r->nrules + 2,
+	    sizeof(*r->pn))) == NULL)
+		return -1;
+	memset(r->pn, 0, 2 * sizeof(*r->pn));
+	r->npn = 2;
+	if (r->nnode > 0) {
+		pn_build(r, 0, 0, zero, 0);
+		pn_build(r, 1, 0, zero, 1);
+	}
+	free(r->node);
+	r->node = NULL;
+	r->nnode = r->cap = 0;
+	return 0;
+}
+
+/* Does a (as a 128-bit key) start with p's plen bits? */
+static int
+pn_match(const struct rule_pnode *p, const uint64_t *a)
+{
+	uint64_t	m;
+
+	if (p->plen == 0)
+		return 1;
+	if (p->plen <= 64) {
+		m = p->plen == 64 ? ~(uint64_t)0 :
+		    ~(~(uint64_t)0 >> p->plen);
+		return ((a[0] ^ p->key[0]) & m) == 0;
+	}
+	if (a[0] != p->key[0])
+		return 0;
+	m = p->plen == 128 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> (p->plen - 64));
+	return ((a[1] ^ p->key[1]) & m) == 0;
+}
+
+static uint32_t
+pn_lookup(const struct rules *r, int v6, const uint8_t *a, int len)
+{
+	const struct rule_pnode	*p;
+	uint64_t		 k[2] = { 0, 0 };
+	uint32_t		 cur = v6, best = 0;
+	int			 i, b;
+
+	for (i = 0; i < len / 8; i++)
+		k[i >> 3] |= (uint64_t)a[i] << (56 - 8 * (i & 7));
+	for (;;) {
+		p = &r->pn[cur];
+		if (!pn_match(p, k))
+			break;
+		if (p->rule != 0 && (best == 0 || p->rule < best))
+			best = p->rule;
+		if ((int)p->plen >= len)
+			break;
+		b = (int)(k[p->plen >> 6] >> (63 - (p->plen & 63))) & 1;
+		if (p->child[b] == 0)
+			break;
+		cur = p->child[b] - 1;
+	}
+	return best;
+}
+
 /* Undo every rule from index nrules and node from nnode on. */
 static void
 truncate_to(struct rules *r, size_t nnode, size_t nrules, size_t nallow)
@@ -222,6 +348,8 @@ truncate_to(struct rules *r, size_t nnode, size_t nrules, size_t nallow)
 	size_t	i;
 	int	b;
 
+	if (r->pn != NULL)
+		return;			/* frozen: nothing was added */
 	if (nnode == 0) {
 		r->nnode = r->nrules = r->nallow = 0;
 		return;
