@@ -160,21 +160,25 @@ class ForkNoFork(DaemonTestCase):
         self.assertTrue(served("127.0.0.3", d.port))
 
 
+def udp_ask(src, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with s:
+        s.bind((src, 0))
+        s.settimeout(0.5)
+        s.sendto(b"ping", ("127.0.0.1", port))
+        try:
+            return s.recvfrom(100)[0]
+        except socket.timeout:
+            return None
+
+
 class Udp(DaemonTestCase):
     def test_udp_dropped_by_rule(self):
         d = self.daemon("-u", "--deny=127.0.0.2")
         port = d.port
 
         def ask(src):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            with s:
-                s.bind((src, 0))
-                s.settimeout(0.5)
-                s.sendto(b"ping", ("127.0.0.1", port))
-                try:
-                    return s.recvfrom(100)[0]
-                except socket.timeout:
-                    return None
+            return udp_ask(src, port)
         poll_until(lambda: ask("127.0.0.3") == b"ping", 10,
                    what="the UDP worker")
         self.assertIsNone(ask("127.0.0.2"))
@@ -216,6 +220,23 @@ class Reload(DaemonTestCase):
             self.assertFalse(served("127.0.0.2", d.port))
         self.assertTrue(served("127.0.0.3", d.port))
 
+    def test_udp_worker_gets_new_rules(self):
+        d = self.daemon("-u", "--rules=" + self.path)
+        poll_until(lambda: udp_ask("127.0.0.2", d.port) == b"ping", 10,
+                   what="the UDP worker")
+        self.rewrite("deny 127.0.0.2\nallow 127.0.0.0/8\n")
+        since = d.mark()
+        d.signal(signal.SIGHUP)
+        d.wait_for(r"rules reloaded", since=since)
+        # The old UDP worker may answer until it is replaced.
+        poll_until(lambda: udp_ask("127.0.0.2", d.port) is None and
+                   udp_ask("127.0.0.3", d.port) == b"ping", 10,
+                   what="the new UDP worker to drop 127.0.0.2")
+        for _ in range(3):
+            self.assertIsNone(udp_ask("127.0.0.2", d.port))
+        st = d.wait_status(lambda s: s["udp_dropped_rule"] >= 4)
+        self.assertGreaterEqual(st["udp_dropped"], 4)
+
     def test_broken_file_keeps_old_rules(self):
         d = self.daemon("-w", "2", "--rules=" + self.path)
         self.rewrite("deny 127.0.0.2\nallw 127.0.0.0/8\n")
@@ -225,6 +246,32 @@ class Reload(DaemonTestCase):
                    r"\"allw\"", since=since)
         d.wait_for(r"SIGHUP: generation", since=since)
         for _ in range(6):
+            self.assertTrue(served("127.0.0.2", d.port))
+
+
+class ForkReload(Reload):
+    model = "fork"
+
+    def test_new_rules_in_every_worker(self):
+        d = self.daemon("--rules=" + self.path)
+        self.assertTrue(served("127.0.0.2", d.port))
+        self.rewrite("deny 127.0.0.2\nallow 127.0.0.0/8\n")
+        since = d.mark()
+        d.signal(signal.SIGHUP)
+        d.wait_for(r"rules reloaded from .*: 2 rules", since=since)
+        # The master decides: in force for the very next connection.
+        for _ in range(5):
+            self.assertFalse(served("127.0.0.2", d.port))
+        self.assertTrue(served("127.0.0.3", d.port))
+
+    def test_broken_file_keeps_old_rules(self):
+        d = self.daemon("--rules=" + self.path)
+        self.rewrite("deny 127.0.0.2\nallow 127.0.0.0/33\n")
+        since = d.mark()
+        d.signal(signal.SIGHUP)
+        d.wait_for(r"rules not reloaded.*echod\.rules:2: prefix length",
+                   since=since)
+        for _ in range(3):
             self.assertTrue(served("127.0.0.2", d.port))
 
 
