@@ -146,6 +146,48 @@ class Startup(unittest.TestCase):
             self.assertIn(("%s:3:" % f.name).encode(), p.stderr)
 
 
+class Inetd(unittest.TestCase):
+    """-i on a connected socket: the rules (and PROXY) apply too."""
+
+    def run_one(self, src, pre=b"", *args):
+        ls = socket.socket()
+        with ls:
+            ls.bind(("127.0.0.1", 0))
+            ls.listen(1)
+            c = connect_from(src, ls.getsockname()[1])
+            conn, _ = ls.accept()
+        with conn:
+            p = subprocess.Popen([echodtest.ECHOD, "-i", "--log=stderr",
+                                  "-v"] + list(args), stdin=conn, stdout=conn,
+                                 stderr=subprocess.PIPE)
+        try:
+            with c:
+                c.sendall(pre + PAYLOAD)
+                c.shutdown(socket.SHUT_WR)
+                try:
+                    got = echodtest.recv_all(c)
+                except ConnectionResetError:
+                    got = b""
+            p.wait(10)
+            return got, p.stderr.read().decode()
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stderr.close()
+
+    def test_rules_and_proxy(self):
+        got, log = self.run_one("127.0.0.2", b"", "--deny=127.0.0.2")
+        self.assertEqual(got, b"")
+        self.assertIn("refused 127.0.0.2: deny rule 1", log)
+        got, log = self.run_one("127.0.0.3", b"", "--deny=127.0.0.2")
+        self.assertEqual(got, PAYLOAD)
+        got, log = self.run_one("127.0.0.1", v1("127.0.0.9"),
+                                "--proxy-from=127.0.0.1")
+        self.assertEqual(got, PAYLOAD)
+        self.assertRegex(log, r"conn 127\.0\.0\.9:5000 -> ")
+
+
 class ForkNoFork(DaemonTestCase):
     model = "fork"
 

@@ -275,6 +275,21 @@ proxy_child(const struct server *srv, int fd, int *ticket)
 	return limits_admit(srv, (struct sockaddr *)&ss, len, ticket);
 }
 
+int
+access_inetd(const struct server *srv, int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+
+	if ((the_rules.nrules == 0 && proxies.nrules == 0) ||
+	    getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (rules_refuse(srv, (struct sockaddr *)&ss, len) ||
+	    proxy_accept(srv, fd, &ss, &len) == -1)
+		return -1;
+	return 0;
+}
+
 const char *
 proxy_peer_str(void)
 {

@@ -27,6 +27,7 @@
  *                    by the rules; -1 = close (proxy_bad or refused_rule).
  *   proxy_child()    the fork-model child's form: the same plus
  *                    --per-ip/--rate for the header's address.
+ *   access_inetd()   -i on a connected socket: rules, then the header.
  *   proxy_peer_str() the header's address for the -v log line, if any.
  */
 #ifndef ECHOD_ACCESS_H
@@ -50,6 +51,7 @@ int	proxy_trusted(const struct sockaddr *, socklen_t);
 int	proxy_accept(const struct server *, int, struct sockaddr_storage *,
 	    socklen_t *);
 int	proxy_child(const struct server *, int, int *);
+int	access_inetd(const struct server *, int);
 const char *proxy_peer_str(void);
 
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "inetd.h"
+#include "access.h"
 #include "log.h"
 
 enum sock_kind
@@ -108,6 +109,8 @@ inetd_serve_conn(struct server *srv, int fd)
 	if (srv->child_setup != NULL)
 		srv->child_setup(srv);	/* drops privileges, or exits */
 	setproctitle("inetd %s", "serving");
+	if (access_inetd(srv, fd) == -1)	/* issue #12: rules, PROXY */
+		return 0;
 	conn_serve(srv, fd);
 	return 0;
 }
