@@ -348,7 +348,7 @@ covers(const struct rule_cidr *c, int family, const uint8_t *a)
 START_TEST(test_compact_agrees)
 {
 	struct rules		 r1, r2;
-	struct rule_cidr	 c[300];
+	struct rule_cidr	 c[600];
 	uint8_t			 a[16];
 	size_t			 i, j, n;
 	long			 w1, w2, lin;
@@ -358,7 +358,9 @@ START_TEST(test_compact_agrees)
 	for (round = 0; round < 40; round++) {
 		rules_init(&r1);
 		rules_init(&r2);
-		n = 1 + (size_t)random() % 300;
+		/* Every other round large enough for the directory. */
+		n = round % 2 ? RULES_DIR_MIN + (size_t)random() % 300 :
+		    1 + (size_t)random() % 300;
 		for (i = 0; i < n; i++) {
 			memset(&c[i], 0, sizeof(c[i]));
 			c[i].family = random() % 3 == 0 ? AF_INET6 : AF_INET;
@@ -379,6 +381,7 @@ START_TEST(test_compact_agrees)
 			ck_assert_int_eq(rules_add(&r2,
 			    (enum rule_verdict)r1.verdict[i], &c[i]), 0);
 		ck_assert_int_eq(rules_compact(&r2), 0);
+		ck_assert((r2.dir != NULL) == (n >= RULES_DIR_MIN));
 		ck_assert_int_eq(rules_add(&r2, RULE_DENY, &c[0]), -1);
 		for (i = 0; i < 2000; i++) {
 			fam = random() % 2 ? AF_INET6 : AF_INET;

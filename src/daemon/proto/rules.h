@@ -13,7 +13,8 @@
  * bits from the root (at most 32 or 128 steps, whatever the number of
  * rules) and keeps the lowest index seen on the way.  That is the rule
  * that comes first in order among all rules containing the address:
- * O(prefix length), never O(rules).  No match: allowed, unless the table
+ * O(prefix length), never O(rules); rules_compact() then makes the
+ * walk short in practice too.  No match: allowed, unless the table
  * holds at least one allow rule, then denied.
  *
  * Building: rules_add() appends in order (the command line's first, then
@@ -54,11 +55,20 @@ struct rule_pnode {
 	uint32_t	plen;		/* bits of key that matter */
 };
 
+struct rule_dir {
+	uint32_t	node;		/* pnode index + 1 to go on from; 0: stop */
+	uint32_t	rule;		/* lowest rule index so far + 1 */
+};
+
+#define RULES_DIR_SIZE	65536	/* by the first 16 bits, per family */
+#define RULES_DIR_MIN	256	/* smaller tables stay in cache anyway */
+
 struct rules {
 	struct rule_node *node;		/* node[0]: IPv4 root, node[1]: IPv6 */
 	size_t		  nnode, cap;
 	struct rule_pnode *pn;		/* compacted: pn[0] v4, pn[1] v6 */
 	size_t		  npn;
+	struct rule_dir	 *dir;		/* compacted, large: v4 then v6 */
 	uint8_t		 *verdict;	/* by rule index */
 	size_t		  nrules, vcap;
 	size_t		  nallow;
