@@ -251,13 +251,21 @@ class Reload(DaemonTestCase):
     def test_new_rules_in_every_worker(self):
         d = self.daemon("-w", "4", "--rules=" + self.path)
         self.assertTrue(served("127.0.0.2", d.port))
-        old = set(d.children())
         self.rewrite("deny 127.0.0.2\nallow 127.0.0.0/8\n")
+        old = [echodtest.proc_identity(p) for p in d.children()]
         since = d.mark()
         d.signal(signal.SIGHUP)
         d.wait_for(r"rules reloaded from .*: 2 rules", since=since)
-        poll_until(lambda: not (old & set(d.children())), 10,
-                   what="the old generation to leave")
+        d.wait_for(r"SIGHUP: generation 1, replacing", since=since)
+        # Idle workers of the old generation leave within their accept
+        # timeout (1 s); zombies do not accept.
+        try:
+            poll_until(lambda: not any(i and echodtest.identity_alive(i)
+                                       for i in old), 15,
+                       what="the old generation to leave")
+        except AssertionError:
+            raise AssertionError("old workers %r still alive; log:\n%s"
+                                 % (old, "\n".join(d.lines[-30:])))
         for _ in range(12):	# more than the workers: every one asked
             self.assertFalse(served("127.0.0.2", d.port))
         self.assertTrue(served("127.0.0.3", d.port))
