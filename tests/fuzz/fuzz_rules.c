@@ -2,7 +2,8 @@
  * fuzz_rules.c: libFuzzer target for the rules-file parser and CIDR
  * syntax.  Any bytes as a file: never crash or leak; a refused file
  * leaves the table exactly as it was (all or nothing) with an error
- * naming "fuzz:LINE:"; lookups on what was accepted stay in bounds.
+ * naming "fuzz:LINE:"; lookups on what was accepted stay in bounds,
+ * and the compacted table answers exactly as the one it came from.
  */
 #include "config.h"
 
@@ -19,7 +20,7 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct rules		 r;
+	struct rules		 r, rc;
 	struct rule_cidr	 c;
 	char			 err[512];
 	uint8_t			 a[16];
@@ -35,14 +36,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r.nrules != n || strncmp(err, "fuzz:", 5) != 0)
 			abort();
 	}
+	/* The same rules again, compacted (the directory from 256 on). */
+	rules_init(&rc);
+	(void)rules_add(&rc, RULE_DENY, &c);
+	(void)rules_load_buf(&rc, (const char *)data, size, "fuzz", err,
+	    sizeof(err));		/* all or nothing, as for r */
+	if (rc.nrules != r.nrules || rules_compact(&rc) == -1)
+		abort();
 	memset(a, 0, sizeof(a));
 	memcpy(a, data, size < sizeof(a) ? size : sizeof(a));
-	(void)rules_match_addr(&r, AF_INET, a, &w);
-	if (w >= (long)r.nrules)
-		abort();
-	(void)rules_match_addr(&r, AF_INET6, a, &w);
-	if (w >= (long)r.nrules)
-		abort();
+	for (n = 0; n < 2; n++) {
+		int	fam = n == 0 ? AF_INET : AF_INET6;
+		long	wc;
+
+		if (rules_match_addr(&r, fam, a, &w) !=
+		    rules_match_addr(&rc, fam, a, &wc) || w != wc)
+			abort();
+		if (w >= (long)r.nrules)
+			abort();
+	}
+	rules_free(&rc);
 	rules_free(&r);
 	return 0;
 }
