@@ -272,7 +272,7 @@ proxy_child(const struct server *srv, int fd, int *ticket)
 		return 0;
 	if (proxy_accept(srv, fd, &ss, &len) == -1)
 		return -1;
-	return limits_admit(srv, (struct sockaddr *)&ss, len, ticket);
+	return limits_admit_proxied(srv, (struct sockaddr *)&ss, len, ticket);
 }
 
 int

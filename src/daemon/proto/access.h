@@ -26,7 +26,9 @@
  *                    most), replace *ss by the header's source, judge it
  *                    by the rules; -1 = close (proxy_bad or refused_rule).
  *   proxy_child()    the fork-model child's form: the same plus
- *                    --per-ip/--rate for the header's address.
+ *                    --per-ip/--rate for the header's address (in
+ *                    the children's own table: limits_admit_proxied;
+ *                    the child gives it back, limits_release_proxied).
  *   access_inetd()   -i on a connected socket: rules, then the header.
  *   proxy_peer_str() the header's address for the -v log line, if any.
  */
