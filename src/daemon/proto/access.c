@@ -16,10 +16,10 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "access.h"
 #include "addr.h"
+#include "clock.h"
 #include "limit.h"
 #include "log.h"
 #include "options.h"
@@ -159,15 +159,6 @@ proxy_trusted(const struct sockaddr *sa, socklen_t len)
 	return which >= 0;
 }
 
-static long long
-mono(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Read the header and not one byte more: peek at what has arrived; while
  * it is an unfinished header every byte of it is header, so consume it
@@ -181,11 +172,11 @@ read_header(int fd, struct proxy_hdr *h, const char **why)
 	struct pollfd		 pfd = { fd, POLLIN, 0 };
 	size_t			 have = 0;
 	ssize_t			 n;
-	long long		 end = mono() + PROXY_TIMEOUT_MS, left;
+	int64_t			 end = clock_ms() + PROXY_TIMEOUT_MS, left;
 	enum proxy_status	 st;
 
 	for (;;) {
-		if ((left = end - mono()) <= 0) {
+		if ((left = end - clock_ms()) <= 0) {
 			*why = "no complete header within 5 s";
 			return -1;
 		}

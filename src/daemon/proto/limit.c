@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "limit.h"
 #include "access.h"
 #include "log.h"
@@ -148,15 +149,6 @@ lock_id(void)
 	return lock_self;
 }
 
-static int64_t
-lock_clock_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 lock_try(struct lim_table *t, int32_t me)
 {
@@ -193,8 +185,8 @@ lock(struct lim_table *t)
 			continue;
 		}
 		if (deadline == 0)
-			deadline = lock_clock_ms() + LIM_LOCK_WAIT_MS;
-		else if (lock_clock_ms() >= deadline)
+			deadline = clock_ms() + LIM_LOCK_WAIT_MS;
+		else if (clock_ms() >= deadline)
 			return -1;
 		if (i < 128)
 			(void)sched_yield();
@@ -658,15 +650,6 @@ lim_verdict_name(enum lim_verdict v)
 
 static struct limits	the_limits;
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 map_counters(struct limits *l)
 {
@@ -743,7 +726,7 @@ log_allowed(struct shmstat *c, int64_t now)
 int
 limits_log_allowed(const struct server *srv)
 {
-	return srv->lim == NULL || log_allowed(srv->lim->ctr, mono_ms());
+	return srv->lim == NULL || log_allowed(srv->lim->ctr, clock_ms());
 }
 
 /* One connection from sa, admitted in table t, or refused and counted. */
@@ -759,7 +742,7 @@ admit(struct limits *l, struct lim_table *t, const struct sockaddr *sa,
 
 	if (t->hdr == NULL || lim_key_from_sa(sa, len, &k) == -1)
 		return 0;
-	now = mono_ms();
+	now = clock_ms();
 	if ((v = lim_admit(t, &k, now, ticket, &log_it)) == LIM_OK)
 		return 0;
 	SHMSTAT_ADD(l->ctr, refused, 1);
@@ -956,14 +939,14 @@ limits_reaped(const struct server *srv, pid_t pid, int ticket)
 	    l->norphan >= l->maxorphan)
 		return -1;
 	l->orphan[l->norphan++] = ticket;
-	return orphans_flush(l, mono_ms());
+	return orphans_flush(l, clock_ms());
 }
 
 int
 limits_check(const struct server *srv)
 {
 	struct limits	*l = srv->lim;
-	int64_t		 now = mono_ms();
+	int64_t		 now = clock_ms();
 	int		 rc;
 
 	if (l == NULL)
