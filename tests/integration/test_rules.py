@@ -346,6 +346,31 @@ class Proxy:
         d.wait_for(r"conn 127\.0\.0\.9:5002 -> ")
         d.wait_for(r"conn 127\.0\.0\.10:5003 -> ")
 
+    def test_proxied_and_direct_counted_apart(self):
+        # Fork model: the header's source is counted by the children,
+        # a direct client by the master; both give their count back.
+        d = self.daemon("--proxy-from=127.0.0.1", "--per-ip=1")
+        a = connect_from("127.0.0.1", d.port)
+        with a:
+            a.sendall(v1("127.0.0.9", 6000) + PAYLOAD)
+            self.assertEqual(echodtest.recv_exact(a, len(PAYLOAD)),
+                             PAYLOAD)
+            self.assertFalse(served("127.0.0.1", d.port,
+                                    pre=v1("127.0.0.9", 6001)))
+        # Its connection over, 127.0.0.9 is served again (the release
+        # follows the close: poll).
+        poll_until(lambda: served("127.0.0.1", d.port,
+                                  pre=v2("127.0.0.9", 6002)),
+                   10, interval=0.1, what="127.0.0.9 served again")
+        b = connect_from("127.0.0.2", d.port)
+        with b:
+            b.sendall(PAYLOAD)
+            self.assertEqual(echodtest.recv_exact(b, len(PAYLOAD)),
+                             PAYLOAD)
+            self.assertFalse(served("127.0.0.2", d.port))
+        poll_until(lambda: served("127.0.0.2", d.port), 10, interval=0.1,
+                   what="127.0.0.2 served again")
+
     def test_header_address_judged_by_rules(self):
         d = self.daemon("--proxy-from=127.0.0.1", "--allow=127.0.0.9")
         self.assertTrue(served("127.0.0.1", d.port, pre=v1("127.0.0.9")))
