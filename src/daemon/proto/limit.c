@@ -246,7 +246,7 @@ lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
     int64_t period_ms, int shared)
 {
 	struct lim_hdr	*h;
-	size_t		 nb = 16, len, i;
+	size_t		 nb = 16, len, off, i;
 	void		*p;
 
 	memset(t, 0, sizeof(*t));
@@ -256,7 +256,9 @@ lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
 	}
 	while (nb < cap)
 		nb <<= 1;
-	len = sizeof(*h) + nb * sizeof(uint32_t) + cap * sizeof(*t->e);
+	/* Entries hold int64_t: start them on a 64-byte boundary. */
+	off = (sizeof(*h) + nb * sizeof(uint32_t) + 63) & ~(size_t)63;
+	len = off + cap * sizeof(*t->e);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 	    (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -264,7 +266,7 @@ lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
 	t->maplen = len;
 	t->hdr = h = p;
 	t->hash = (uint32_t *)(h + 1);
-	t->e = (struct lim_entry *)(t->hash + nb);
+	t->e = (struct lim_entry *)((char *)p + off);
 	t->shared = shared;
 	t->cap = (uint32_t)cap;
 	t->nbuckets = (uint32_t)nb;
