@@ -229,3 +229,8 @@ if [ -s "$BENCH_TMP"/forkcost ]; then
 	echo
 	cat "$BENCH_TMP"/forkcost
 fi
+# issue #12: a rules lookup costs the same for 10 and 100,000 rules.
+if [ -x "$BUILDDIR"/bench/rules_bench ]; then
+	echo
+	"$BUILDDIR"/bench/rules_bench
+fi

@@ -25,6 +25,7 @@
 #include "daemonize.h"
 #include "echo.h"
 #include "inetd.h"
+#include "access.h"
 #include "listen.h"
 #include "liveops.h"
 #include "log.h"
@@ -177,6 +178,10 @@ main(int argc, char *argv[])
 	srv.opt = &opt;
 	srv.master_pid = getpid();
 	echo_params_from(&opt, &srv.ep);
+	if (access_setup(&opt, err, sizeof(err)) == -1) {	/* issue #12 */
+		log_warnx("%s", err);
+		return 1;
+	}
 	if (svc_init(&srv, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return 1;

@@ -17,6 +17,7 @@
 
 #include "numparse.h"
 #include "options.h"
+#include "rules.h"
 
 #define MAX_CHILDREN_LIMIT	16384
 #define PREFIX_MAX		1024
@@ -35,7 +36,11 @@ enum {
 	OPT_PREFIX,
 	OPT_TIMESTAMP,
 	OPT_DELAY,
-	OPT_CONTROL
+	OPT_CONTROL,
+	OPT_ALLOW,
+	OPT_DENY,
+	OPT_RULES,
+	OPT_PROXY_FROM
 };
 
 static const char shortopts[] = ":l:um:r:w:c:t:iDP:vqhV";
@@ -67,6 +72,10 @@ static const struct option longopts[] = {
 	{ "timestamp",		no_argument,		NULL, OPT_TIMESTAMP },
 	{ "delay",		required_argument,	NULL, OPT_DELAY },
 	{ "control",		required_argument,	NULL, OPT_CONTROL },
+	{ "allow",		required_argument,	NULL, OPT_ALLOW },
+	{ "deny",		required_argument,	NULL, OPT_DENY },
+	{ "rules",		required_argument,	NULL, OPT_RULES },
+	{ "proxy-from",		required_argument,	NULL, OPT_PROXY_FROM },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL,			0,			NULL, 0 }
@@ -164,6 +173,31 @@ int_opt(int c, const char *arg, long long min, long long max, long long *v,
 		return -1;
 	}
 	return 0;
+}
+
+/* --allow, --deny, --proxy-from: a CIDR, checked now (issue #12). */
+static enum opt_result
+cidr_opt(struct options *o, int c, const char *arg, char *err, size_t errlen)
+{
+	struct rule_cidr	cidr;
+	char			msg[256];
+
+	if (rules_cidr_parse(arg, &cidr, msg, sizeof(msg)) == -1)
+		return usage_err(err, errlen, "--%s: %s", optname(c), msg);
+	if (c == OPT_PROXY_FROM) {
+		if (o->nproxy >= OPT_MAX_PROXY)
+			return usage_err(err, errlen,
+			    "--proxy-from: at most %d", OPT_MAX_PROXY);
+		o->proxy_from[o->nproxy++] = arg;
+		return OPT_OK;
+	}
+	if (o->nrules >= OPT_MAX_RULES)
+		return usage_err(err, errlen, "--%s: at most %d rules on the "
+		    "command line (use --rules=FILE)", optname(c),
+		    OPT_MAX_RULES);
+	o->rule_allow[o->nrules] = c == OPT_ALLOW;
+	o->rule_arg[o->nrules++] = arg;
+	return OPT_OK;
 }
 
 static void
@@ -365,6 +399,18 @@ options_parse(struct options *o, int argc, char **argv, char *err,
 				    optarg, errstr);
 			break;
 		}
+		case OPT_ALLOW:
+		case OPT_DENY:
+		case OPT_PROXY_FROM:
+			if (cidr_opt(o, c, optarg, err, errlen) != OPT_OK)
+				return OPT_USAGE;
+			break;
+		case OPT_RULES:
+			if (*optarg == '\0')
+				return usage_err(err, errlen,
+				    "--rules: empty path");
+			o->rules_file = optarg;
+			break;
 		case 'h':
 			return OPT_HELP;
 		case 'V':
@@ -437,6 +483,8 @@ options_usage(FILE *fp)
 "             [--user user] [--group group] [--log stderr|syslog]\n"
 "             [--prefix string] [--timestamp] [--delay seconds]\n"
 "             [--control path]\n"
+"             [--allow cidr]... [--deny cidr]... [--rules file]\n"
+"             [--proxy-from cidr]...\n"
 "\n"
 "  -l, --listen=ADDR       HOST:PORT, [V6]:PORT, *:PORT, PORT or unix:/path;\n"
 "                          repeatable (default *:7)\n"
@@ -465,11 +513,19 @@ options_usage(FILE *fp)
 "      --prefix=STRING     line mode: answer each line as STRING + line\n"
 "      --timestamp         line mode: append \" at \" + the time\n"
 "      --delay=S           wait S seconds (fractions allowed) before serving\n"
+"      --allow=CIDR        accept clients in CIDR (10.0.0.0/8, ::1); repeatable\n"
+"      --deny=CIDR         refuse clients in CIDR; repeatable.  First match\n"
+"                          wins; none: allowed unless an allow rule exists\n"
+"      --rules=FILE        more rules, \"allow CIDR\"/\"deny CIDR\" a line,\n"
+"                          after the command line's; reread on HUP\n"
+"      --proxy-from=CIDR   connections from CIDR start with a PROXY protocol\n"
+"                          header (v1 or v2) naming the client; repeatable\n"
 "  -h, --help              this help\n"
 "  -V, --version           the version\n"
 "\n"
-"Signals: TERM graceful stop, INT fast stop, HUP restart workers,\n"
-"USR1 status line, TTIN/TTOU one worker more/less, USR2 binary upgrade.\n"
+"Signals: TERM graceful stop, INT fast stop, HUP restart workers and\n"
+"reread --rules, USR1 status line, TTIN/TTOU one worker more/less,\n"
+"USR2 binary upgrade.\n"
 "See echod(8).\n",
 	    fp);
 }

@@ -18,6 +18,8 @@
 
 #define OPT_MAX_LISTEN	32
 #define OPT_CONTROL_PATHMAX	108	/* sun_path */
+#define OPT_MAX_RULES	1024	/* --allow/--deny; more go in --rules */
+#define OPT_MAX_PROXY	64	/* --proxy-from */
 
 enum model {
 	MODEL_PREFORK,
@@ -64,6 +66,13 @@ struct options {
 	int		timestamp;
 	long long	delay_ms;
 	const char	*control;	/* issue #11: --control=PATH */
+	/* issue #12: checked here (CIDR syntax), built by access.c */
+	const char	*rule_arg[OPT_MAX_RULES];	/* in order */
+	unsigned char	 rule_allow[OPT_MAX_RULES];	/* 1 allow, 0 deny */
+	size_t		 nrules;
+	const char	*rules_file;
+	const char	*proxy_from[OPT_MAX_PROXY];
+	size_t		 nproxy;
 };
 
 void		options_defaults(struct options *);

@@ -2,7 +2,7 @@
 # run.sh: build the libFuzzer targets with clang
 # (-fsanitize=fuzzer,address,undefined) and run each for a bounded time.
 #
-#	tests/fuzz/run.sh [target...]	(default: addr options linemode)
+#	tests/fuzz/run.sh [target...]	(default: addr options linemode proxy rules)
 #
 # FUZZ_SECONDS (default 30) per target; FUZZ_BUILDDIR to reuse a build.
 # The build is a copy of the source tree (the tree itself may be
@@ -13,9 +13,9 @@ set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${FUZZ_SECONDS:-30}
 bld=${FUZZ_BUILDDIR:-${TMPDIR:-/tmp}/echod-fuzz.$(id -u)}
-targets=${*:-addr options linemode}
+targets=${*:-addr options linemode proxy rules}
 
-if [ ! -x "$bld/tests/fuzz/fuzz_addr" ]; then
+if [ ! -x "$bld/tests/fuzz/fuzz_rules" ]; then
 	rm -rf "$bld"
 	mkdir -p "$bld"
 	if [ -d "$src/.git" ] || [ -f "$src/.git" ]; then
@@ -29,7 +29,8 @@ if [ ! -x "$bld/tests/fuzz/fuzz_addr" ]; then
 	[ -x configure ] || autoreconf -fi >/dev/null
 	./configure -q CC=clang --enable-fuzzing
 	make -j"$(nproc 2>/dev/null || echo 2)" tests/fuzz/fuzz_addr \
-	    tests/fuzz/fuzz_options tests/fuzz/fuzz_linemode >/dev/null
+	    tests/fuzz/fuzz_options tests/fuzz/fuzz_linemode \
+	    tests/fuzz/fuzz_proxy tests/fuzz/fuzz_rules >/dev/null
 fi
 cd "$bld"
 rc=0

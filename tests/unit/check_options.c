@@ -483,6 +483,31 @@ START_TEST(test_help_version)
 END_TEST
 
 /* The parser can be called again and again (getopt state is reset). */
+/* issue #12: --allow, --deny, --rules, --proxy-from. */
+START_TEST(test_rules_options)
+{
+	PARSE_OK("--deny=10.1.99.0/24", "--allow", "10.1.0.0/16",
+	    "--allow=::1", "--rules=/etc/echod.rules",
+	    "--proxy-from=127.0.0.1", "--proxy-from=2001:db8::/32");
+	ck_assert_uint_eq(o.nrules, 3);
+	ck_assert_str_eq(o.rule_arg[0], "10.1.99.0/24");
+	ck_assert_int_eq(o.rule_allow[0], 0);
+	ck_assert_str_eq(o.rule_arg[1], "10.1.0.0/16");
+	ck_assert_int_eq(o.rule_allow[1], 1);
+	ck_assert_int_eq(o.rule_allow[2], 1);
+	ck_assert_str_eq(o.rules_file, "/etc/echod.rules");
+	ck_assert_uint_eq(o.nproxy, 2);
+	ck_assert_str_eq(o.proxy_from[1], "2001:db8::/32");
+
+	PARSE_USAGE("--allow", "10.0.0.300", "--allow=10.0.0.300/8");
+	PARSE_USAGE("--deny", "33", "--deny=10.0.0.0/33");
+	PARSE_USAGE("--deny", "example.com", "--deny", "example.com");
+	PARSE_USAGE("--proxy-from", "1.2.3", "--proxy-from=1.2.3");
+	PARSE_USAGE("--rules", "empty", "--rules=");
+	PARSE_USAGE("--allow", "needs a value", "--allow");
+}
+END_TEST
+
 START_TEST(test_reparse)
 {
 	int	i;
@@ -504,7 +529,8 @@ check_suite(void)
 
 	check_tcase(s, "good", CHECK_TESTS(test_defaults, test_listen,
 	    test_listen_too_many, test_flags, test_model_reap, test_numbers,
-	    test_strings, test_help_version, test_reparse));
+	    test_strings, test_help_version, test_reparse,
+	    test_rules_options));
 
 	tc = check_tcase(s, "bad", CHECK_TESTS(test_bad_empty_strings,
 	    test_prefix_too_long, test_unknown_option, test_missing_value,

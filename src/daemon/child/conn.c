@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "addr.h"
 #include "limit.h"
 #include "log.h"
@@ -65,6 +66,8 @@ conn_serve(const struct server *srv, int fd)
 	/* Naming the peer costs a syscall; only pay it when it shows. */
 	if (verbose) {
 		names(fd, peer, sizeof(peer), local, sizeof(local));
+		if (proxy_peer_str() != NULL)		/* issue #12 */
+			(void)strlcpy(peer, proxy_peer_str(), sizeof(peer));
 		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	}
 	memset(&res, 0, sizeof(res));

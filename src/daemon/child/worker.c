@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "addr.h"
 #include "limit.h"
 #include "log.h"
@@ -131,6 +132,12 @@ static void
 worker_conn(const struct worker_args *wa, struct slot *me, int conn,
     struct sockaddr_storage *ss, socklen_t len)
 {
+	/* issue #12: the rules, and a --proxy-from source's header. */
+	if (rules_refuse(wa->srv, (struct sockaddr *)ss, len) ||
+	    proxy_accept(wa->srv, conn, ss, &len) == -1) {
+		(void)close(conn);
+		return;
+	}
 	/*
 	 * --per-ip/--rate through the shared table; the ticket lands in
 	 * our slot under its lock, so the master can release it if we

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "children.h"
 #include "clock.h"
 #include "control.h"
@@ -253,6 +254,12 @@ master_reload(struct master *m)
 	}
 	svc_reload(m->srv, 1);
 	log_reopen();
+	/*
+	 * issue #12: a new rules table reaches a prefork generation by
+	 * fork (model->reload makes one); the UDP worker is replaced.
+	 */
+	if (access_reload(m->srv->opt))
+		master_signal_role(m, ROLE_UDP, SIGTERM);
 	m->model->reload(m);
 	svc_reload(m->srv, 0);
 }

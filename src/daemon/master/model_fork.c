@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "children.h"
 #include "clock.h"
 #include "limit.h"
@@ -53,8 +54,13 @@ fork_title(struct master *m)
 static int
 fork_serve(struct server *srv, const struct serve_spec *spec)
 {
+	int	ticket;
+
 	setproctitle("child %s", "serving");
+	if (proxy_child(srv, spec->conn, &ticket) == -1)	/* issue #12 */
+		return 0;
 	conn_serve(srv, spec->conn);
+	limits_release_proxied(srv, &ticket);	/* proxy_child's */
 	return 0;
 }
 
@@ -146,6 +152,10 @@ fork_accept(struct master *m, int lfd)
 			continue;
 		}
 		m->pause_logged = 0;
+		if (rules_refuse(m->srv, (struct sockaddr *)&ss, sslen)) {
+			(void)close(conn);	/* issue #12: no fork */
+			continue;
+		}
 		/* --per-ip and --rate, decided here, exactly. */
 		if (limits_admit(m->srv, (struct sockaddr *)&ss, sslen,
 		    &ticket) == -1) {

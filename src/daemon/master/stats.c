@@ -23,14 +23,18 @@ stats_format(const struct stats *s, const char *model, char *buf, size_t len)
 	    " refused_full=%" PRIu64 " idle_closed=%" PRIu64
 	    " udp_out=%" PRIu64 " udp_dropped_port=%" PRIu64
 	    " udp_dropped_addr=%" PRIu64 " udp_dropped_rate=%" PRIu64
-	    " udp_dropped_size=%" PRIu64 " udp_restarts=%" PRIu64,
+	    " udp_dropped_size=%" PRIu64 " udp_restarts=%" PRIu64
+	    /* issue #12: appended */
+	    " refused_rule=%" PRIu64 " udp_dropped_rule=%" PRIu64
+	    " proxy_bad=%" PRIu64,
 	    model, s->workers, s->idle, s->busy, s->served, s->open,
 	    s->refused, s->refused_per_ip, s->refused_rate, s->reaped,
 	    s->abnormal, s->backoff_ms, s->fork_failed, s->accept_failed,
 	    s->udp_in, s->udp_dropped,
 	    s->refused_full, s->idle_closed, s->udp_out, s->udp_dropped_port,
 	    s->udp_dropped_addr, s->udp_dropped_rate, s->udp_dropped_size,
-	    s->udp_restarts);
+	    s->udp_restarts, s->refused_rule, s->udp_dropped_rule,
+	    s->proxy_bad);
 	if (n < 0)
 		return 0;
 	return (size_t)n < len ? (size_t)n : len - 1;

@@ -39,6 +39,10 @@ struct stats {
 	uint64_t	udp_dropped_rate;	/* --udp-rate */
 	uint64_t	udp_dropped_size;	/* too large or send failed */
 	uint64_t	udp_restarts;	/* UDP worker respawns */
+	/* issue #12: rules.h, proxy.h; appended */
+	uint64_t	refused_rule;	/* TCP refused by --allow/--deny */
+	uint64_t	udp_dropped_rule;
+	uint64_t	proxy_bad;	/* PROXY header missing or bad */
 };
 
 size_t	stats_format(const struct stats *, const char *, char *, size_t);

@@ -30,6 +30,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "limit.h"
+#include "access.h"
 #include "log.h"
 #include "server.h"
 #include "stats.h"
@@ -691,6 +692,15 @@ limits_setup(struct server *srv)
 		if (lim_create(&l->conn, cap, l->per_ip, l->rate, 60000,
 		    srv->opt->model == MODEL_PREFORK) == -1)
 			return -1;
+		/*
+		 * issue #12: a fork-model child judges its PROXY header's
+		 * source itself, in a table only the children share; the
+		 * master's own stays private.
+		 */
+		if (srv->opt->model == MODEL_FORK && srv->opt->nproxy > 0 &&
+		    lim_create(&l->proxied, cap, l->per_ip, l->rate, 60000,
+		    1) == -1)
+			return -1;
 		/* The master's private scratch, made now, not while serving. */
 		l->maxorphan = (size_t)srv->opt->max_children + 1;
 		if (l->conn.shared &&
@@ -718,22 +728,26 @@ log_allowed(struct shmstat *c, int64_t now)
 }
 
 int
-limits_admit(const struct server *srv, const struct sockaddr *sa,
+limits_log_allowed(const struct server *srv)
+{
+	return srv->lim == NULL || log_allowed(srv->lim->ctr, clock_ms());
+}
+
+/* One connection from sa, admitted in table t, or refused and counted. */
+static int
+admit(struct limits *l, struct lim_table *t, const struct sockaddr *sa,
     socklen_t len, int *ticket)
 {
-	struct limits		*l = srv->lim;
 	struct lim_key		 k;
 	enum lim_verdict	 v;
 	int64_t			 now;
 	int			 log_it;
 	char			 src[INET6_ADDRSTRLEN + 8];
 
-	*ticket = 0;
-	if (l == NULL || l->conn.hdr == NULL || sa == NULL ||
-	    lim_key_from_sa(sa, len, &k) == -1)
+	if (t->hdr == NULL || lim_key_from_sa(sa, len, &k) == -1)
 		return 0;
 	now = clock_ms();
-	if ((v = lim_admit(&l->conn, &k, now, ticket, &log_it)) == LIM_OK)
+	if ((v = lim_admit(t, &k, now, ticket, &log_it)) == LIM_OK)
 		return 0;
 	SHMSTAT_ADD(l->ctr, refused, 1);
 	if (v == LIM_PER_IP)
@@ -759,11 +773,46 @@ limits_admit(const struct server *srv, const struct sockaddr *sa,
 	return -1;
 }
 
+int
+limits_admit(const struct server *srv, const struct sockaddr *sa,
+    socklen_t len, int *ticket)
+{
+	*ticket = 0;
+	if (srv->lim == NULL || sa == NULL ||
+	    proxy_trusted(sa, len))	/* issue #12: judged after its header */
+		return 0;
+	return admit(srv->lim, &srv->lim->conn, sa, len, ticket);
+}
+
 void
 limits_release(const struct server *srv, int *ticket)
 {
 	if (srv->lim != NULL && *ticket != 0)
 		lim_release(&srv->lim->conn, ticket);
+}
+
+/* issue #12: the fork children's own table, if any, else the one. */
+static struct lim_table *
+proxied_table(struct limits *l)
+{
+	return l->proxied.hdr != NULL ? &l->proxied : &l->conn;
+}
+
+int
+limits_admit_proxied(const struct server *srv, const struct sockaddr *sa,
+    socklen_t len, int *ticket)
+{
+	*ticket = 0;
+	if (srv->lim == NULL || sa == NULL || proxy_trusted(sa, len))
+		return 0;
+	return admit(srv->lim, proxied_table(srv->lim), sa, len, ticket);
+}
+
+void
+limits_release_proxied(const struct server *srv, int *ticket)
+{
+	if (srv->lim != NULL && *ticket != 0)
+		lim_release(proxied_table(srv->lim), ticket);
 }
 
 void
@@ -790,6 +839,9 @@ counters_get(const struct shmstat *c, uint64_t v[SHMSTAT_NCOUNT])
 	v[10] = c->udp_dropped_rate;
 	v[11] = c->udp_dropped_size;
 	v[12] = c->udp_dropped_send;
+	v[13] = c->refused_rule;		/* issue #12 */
+	v[14] = c->udp_dropped_rule;
+	v[15] = c->proxy_bad;
 }
 
 static void
@@ -808,6 +860,9 @@ counters_put(struct shmstat *c, const uint64_t v[SHMSTAT_NCOUNT])
 	c->udp_dropped_rate = v[10];
 	c->udp_dropped_size = v[11];
 	c->udp_dropped_send = v[12];
+	c->refused_rule = v[13];		/* issue #12 */
+	c->udp_dropped_rule = v[14];
+	c->proxy_bad = v[15];
 }
 
 /*
@@ -847,6 +902,9 @@ limits_fold(const struct server *srv, struct stats *st)
 	st->udp_dropped_addr = c[9];
 	st->udp_dropped_rate = c[10];
 	st->udp_dropped_size = c[11] + c[12];
+	st->refused_rule = c[13];		/* issue #12 */
+	st->udp_dropped_rule = c[14];
+	st->proxy_bad = c[15];
 	/* udp_restarts is the master's own. */
 }
 

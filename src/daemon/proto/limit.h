@@ -189,10 +189,14 @@ struct shmstat {
 	volatile uint64_t	udp_dropped_send;	/* socket buffer full */
 	volatile uint64_t	refused_logged;	/* global log limiter */
 	volatile int64_t	log_window_ms;
+	/* issue #12: rules.h, proxy.h */
+	volatile uint64_t	refused_rule;
+	volatile uint64_t	udp_dropped_rule;
+	volatile uint64_t	proxy_bad;
 };
 
 /* The shmstat fields the master folds, in order (renewal keeps a base). */
-#define SHMSTAT_NCOUNT		13
+#define SHMSTAT_NCOUNT		16
 #define LIM_COUNTER_STEP	(1ULL << 32)	/* most a counter moves per look */
 
 #define SHMSTAT_ADD(s, f, n) \
@@ -201,6 +205,7 @@ struct shmstat {
 struct limits {
 	struct shmstat		*ctr;		/* the mapping: untrusted */
 	struct lim_table	 conn;		/* per_ip/rate; hdr NULL: none */
+	struct lim_table	 proxied;	/* #12: fork children's, shared */
 	int			 per_ip;
 	int			 rate;
 	/* Master-private. */
@@ -227,6 +232,20 @@ void	limits_release(const struct server *, int *);
 void	limits_count_idle(const struct server *);
 /* Copy the shared counters into the master's struct stats. */
 void	limits_fold(const struct server *, struct stats *);
+/* The global refusal-log limiter, for other kinds of refusal (#12). */
+int	limits_log_allowed(const struct server *);
+/*
+ * issue #12: a PROXY header's source, admitted by the serving process
+ * that read it.  In the fork model, in a second table that only the
+ * children share (made when --proxy-from and a limit are set): the
+ * master's table stays private, and the master never locks a table a
+ * child can write.  Elsewhere, the one table.  A fork child killed
+ * mid-connection keeps its source's --per-ip count (no one else knows
+ * its ticket) until the table evicts nothing it holds: a known limit.
+ */
+int	limits_admit_proxied(const struct server *, const struct sockaddr *,
+	    socklen_t, int *);
+void	limits_release_proxied(const struct server *, int *);
 
 /*
  * Master side (prefork; harmless no-ops otherwise).  limits_reaped: the

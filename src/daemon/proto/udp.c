@@ -36,6 +36,7 @@
 #include "clock.h"
 #include "harden.h"
 #include "limit.h"
+#include "access.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
@@ -249,6 +250,10 @@ udp_batch(struct udp_ctx *u, int fd)
 			continue;
 		case UDP_OK:
 			break;
+		}
+		if (rules_drop(h->msg_name, h->msg_namelen)) {	/* #12 */
+			drop(u, &u->ctr->udp_dropped_rule);
+			continue;
 		}
 		if ((cl = reply_cmsg(h, u->cout[m])) == -1) {
 			drop(u, &u->ctr->udp_dropped_addr);

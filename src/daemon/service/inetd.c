@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "inetd.h"
+#include "access.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -102,6 +103,8 @@ static int
 inetd_serve(struct server *srv, const struct serve_spec *spec)
 {
 	setproctitle("inetd %s", "serving");
+	if (access_inetd(srv, spec->conn) == -1)	/* issue #12: rules, PROXY */
+		return 0;
 	conn_serve(srv, spec->conn);
 	return 0;
 }
