@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backlog.h"
 #include "children.h"
 #include "harden.h"
 #include "limit.h"
@@ -382,7 +383,9 @@ maintain(struct prefork *pf)
 	if (pf->stopping)
 		return;
 	master_counts(pf, &active, &idle, &alive);
-	pool_decide(&pf->ctl, &pf->pol, active, idle, alive, now, &pf->dec);
+	/* issue #10: the listen queue's length feeds the burst rule. */
+	pool_decide(&pf->ctl, &pf->pol, active, idle, alive,
+	    backlog_queued(pf->srv->ls, pf->srv->nls), now, &pf->dec);
 	for (i = 0; i < pf->dec.spawn; i++)
 		if (spawn_worker(pf) == -1)
 			break;
