@@ -500,6 +500,9 @@ serve_splice(struct conn *c)
 
 	if ((cap = (size_t)splice_setup(c)) == 0)
 		return IO_NOSPLICE;
+	/* The pipe's extra slots are for fragments: hold what the ring did. */
+	if (cap > ECHO_BUFSIZE)
+		cap = ECHO_BUFSIZE;
 	for (;;) {
 		want_rd = !eof && !stalled && held < cap;
 		want_wr = held > 0;
@@ -534,6 +537,7 @@ serve_splice(struct conn *c)
 				if (n > 0) {
 					held -= n;
 					c->res->bytes_out += n;
+					c->res->bytes_spliced += n;
 					c->moved = moved = 1;
 					stalled = 0;
 				} else if (n == -1 && errno == EAGAIN)
