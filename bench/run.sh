@@ -17,7 +17,7 @@
 #
 # Environment: BENCH_D (seconds per measurement, default 2),
 # BENCH_IDLE (held connections, default 1000), BENCH_SYSN (connections
-# counted under strace, default 300), BENCH_OUT (default BUILDDIR/bench).
+# counted under strace, default 200), BENCH_OUT (default BUILDDIR/bench).
 
 BUILDDIR=${1:?usage: run.sh BUILDDIR [SERVER...]}
 shift
@@ -25,7 +25,7 @@ SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 ECHOC=$BUILDDIR/src/echoc
 D=${BENCH_D:-2}
 IDLE=${BENCH_IDLE:-1000}
-SYSN=${BENCH_SYSN:-300}
+SYSN=${BENCH_SYSN:-200}
 OUT=${BENCH_OUT:-$BUILDDIR/bench}
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/echod-bench.XXXXXX") || exit 1
 RESULTS=$BENCH_TMP/results
@@ -291,8 +291,9 @@ set boxwidth 0.9
 set xtics rotate by -20 scale 0
 set grid ytics
 set key top right
-set ylabel "connections/s"
-set title "conn/s (connect, 64 bytes echoed, close)"
+set logscale y
+set ylabel "connections/s (log scale)"
+set title "conn/s (connect, 64 bytes echoed, close; log scale)"
 plot "$OUT/bench.dat" using 2:xtic(1) title "c=1", \
      "" using 3 title "c=8", "" using 4 title "c=64"
 set ylabel "KiB"
