@@ -459,7 +459,11 @@ splice_setup(struct conn *c)
 	if (spl[0] == -1) {
 		if (pipe2(spl, O_CLOEXEC | O_NONBLOCK) == -1)
 			return 0;
-		/* Bigger batches per call; the default (64 KiB) will do. */
+		/*
+		 * More slots than bytes we hold (serve_splice caps those at
+		 * ECHO_BUFSIZE): a slot takes one fragment of an skb, often
+		 * less than a page.  If refused, the default will do.
+		 */
 		(void)fcntl(spl[1], F_SETPIPE_SZ, 4 * ECHO_BUFSIZE);
 		if ((cap = fcntl(spl[1], F_GETPIPE_SZ)) <= 0) {
 			splice_drop();
