@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define LIBBSD_OPENBSD_VIS	1	/* quiets <vis.h>: strvisx only */
+#include <vis.h>
 
 #include "addr.h"
 #include "numparse.h"
@@ -242,7 +244,10 @@ addr_resolve(const struct addr_spec *sp, struct addr_bind *out, size_t max,
 	return 0;
 }
 
-/* "127.0.0.1:7", "[::1]:7", "unix:/path": the form users typed. */
+/*
+ * "127.0.0.1:7", "[::1]:7", "unix:/path": the form users typed, with a
+ * UNIX path made printable (strvis: "\n", "\\", "\033").
+ */
 const char *
 addr_ntop(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
 {
@@ -269,14 +274,24 @@ addr_ntop(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
 	}
 	case AF_UNIX: {
 		const struct sockaddr_un *su = (const struct sockaddr_un *)sa;
+		char	vis[4 * sizeof(su->sun_path) + 1];
+		size_t	n;
 
 		if (len <= offsetof(struct sockaddr_un, sun_path) ||
-		    su->sun_path[0] == '\0')
+		    su->sun_path[0] == '\0') {
 			(void)snprintf(buf, buflen, "unix:");
-		else
-			(void)snprintf(buf, buflen, "unix:%.*s",
-			    (int)(len - offsetof(struct sockaddr_un, sun_path)),
-			    su->sun_path);
+			break;
+		}
+		/*
+		 * A peer names its own path: it reaches log lines and
+		 * process titles, so nothing in it may be unprintable (a
+		 * newline would forge a log record).
+		 */
+		n = strnlen(su->sun_path, len -
+		    offsetof(struct sockaddr_un, sun_path));
+		(void)strvisx(vis, su->sun_path, n,
+		    VIS_CSTYLE | VIS_OCTAL | VIS_NL | VIS_TAB);
+		(void)snprintf(buf, buflen, "unix:%s", vis);
 		break;
 	}
 	default:

@@ -27,6 +27,7 @@ static enum log_dest	 log_dest = LOG_TO_STDERR;
 static int		 log_lvl = LOG_LEVEL_NORMAL;
 static int		 log_journal;	/* stderr is the journal */
 static int		 log_stderr_too;	/* errors also to stderr */
+static int		 log_child;	/* a serving process: _exit() */
 
 static int
 journal_is_stderr(void)
@@ -65,6 +66,13 @@ log_reopen(void)
 		closelog();
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	}
+}
+
+/* In a serving process: fatal() leaves with _exit(), never exit(). */
+void
+log_set_child(void)
+{
+	log_child = 1;
 }
 
 /* While still attached to a terminal, errors go there too. */
@@ -180,6 +188,8 @@ fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_ERR, fmt, ap, 1);
 	va_end(ap);
+	if (log_child)
+		_exit(1);	/* never flush stdio inherited from the master */
 	exit(1);
 }
 
@@ -191,5 +201,7 @@ fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_ERR, fmt, ap, 0);
 	va_end(ap);
+	if (log_child)
+		_exit(1);	/* never flush stdio inherited from the master */
 	exit(1);
 }

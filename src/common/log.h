@@ -28,6 +28,7 @@ enum log_level {
 void	log_init(const char *ident, enum log_dest, int level);
 void	log_reopen(void);
 void	log_set_stderr_too(int);
+void	log_set_child(void);
 int	log_level(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -26,6 +26,8 @@
 #include "log.h"
 #include "options.h"
 #include "server.h"
+#include "sig.h"
+#include "spawn.h"
 #include "udp.h"
 #include "svc.h"
 
@@ -46,18 +48,16 @@ echo_params_from(const struct options *o, struct echo_params *ep)
 		ep->prefix = "";
 }
 
-int
-main(int argc, char *argv[])
+/* The command line: -1 to go on, else the exit status. */
+static int
+parse_args(int argc, char *argv[])
 {
-	char		err[512];
-	enum log_dest	dest;
-	int		rc, conn;
+	char	err[512];
 
-	setproctitle_init(argc, argv, environ);
 	options_defaults(&opt);
 	switch (options_parse(&opt, argc, argv, err, sizeof(err))) {
 	case OPT_OK:
-		break;
+		return -1;
 	case OPT_HELP:
 		options_usage(stdout);
 		return 0;
@@ -65,23 +65,103 @@ main(int argc, char *argv[])
 		(void)printf("echod %s\n", PACKAGE_VERSION);
 		return 0;
 	case OPT_USAGE:
+	default:
 		(void)fprintf(stderr, "echod: %s\n", err);
 		(void)fprintf(stderr, "Try 'echod --help' for more.\n");
 		return EX_USAGE;
 	}
+}
+
+static void
+logging_start(void)
+{
+	enum log_dest	dest;
 
 	/* stderr may be the client's socket (-i) or go nowhere (-D). */
 	dest = opt.log_set ? opt.log :
 	    opt.inetd || opt.daemonize ? LOG_TO_SYSLOG : LOG_TO_STDERR;
 	log_init("echod", dest, opt.verbosity);
 	/*
-	 * Until serving, start-up errors also reach a terminal: with -D
-	 * always, with -i only if stderr is not a socket (under inetd it is
-	 * the client's connection).
+	 * Until serving, start-up errors also reach stderr whatever --log
+	 * says (issue #9); with -i only if stderr is not a socket (under
+	 * inetd it is the client's connection).
 	 */
-	if (opt.daemonize || (opt.inetd && dest == LOG_TO_SYSLOG &&
-	    sock_classify(STDERR_FILENO) == SOCK_KIND_NOTSOCK))
+	if (opt.daemonize || (dest == LOG_TO_SYSLOG && (!opt.inetd ||
+	    sock_classify(STDERR_FILENO) == SOCK_KIND_NOTSOCK)))
 		log_set_stderr_too(1);
+}
+
+/*
+ * The sockets: inherited or bound here.  -1 to go on to a model, else
+ * the exit status (a single inherited connection is served right here).
+ */
+static int
+sockets_start(char *err, size_t errlen)
+{
+	int	conn;
+
+	switch (svc_sockets(&srv, &conn, err, errlen)) {
+	case SVC_CONN:
+		return inetd_serve_conn(&srv, conn);
+	case SVC_DGRAM:
+		/* Drops privileges and confines itself like a UDP worker. */
+		return udp_serve_fd(&srv, conn) == -1 ? 1 : 0;
+	case SVC_ADOPTED:
+		return -1;
+	case SVC_BIND:
+		/* The pid file first: a second instance names the first. */
+		if (opt.pidfile != NULL && daemon_pidfile_open(opt.pidfile,
+		    err, errlen) == -1) {
+			log_warnx("%s", err);
+			return 1;
+		}
+		if (listeners_open(&opt, srv.ls, LISTEN_MAX, &srv.nls, err,
+		    errlen) == -1) {
+			log_warnx("%s", err);
+			daemon_pidfile_remove();
+			return 1;
+		}
+		return -1;
+	default:
+		log_warnx("%s", err);
+		return 1;
+	}
+}
+
+/* Pid file, privileges, -D: everything between binding and serving. */
+static int
+master_prepare(char *err, size_t errlen)
+{
+	if (opt.pidfile != NULL && srv.nls > 0 && !daemon_pidfile_open_p() &&
+	    daemon_pidfile_open(opt.pidfile, err, errlen) == -1)
+		return -1;
+	if (svc_privdrop_master(&srv, err, errlen) == -1)
+		return -1;
+	if (opt.daemonize) {
+		if (daemon_detach(err, errlen) == -1)
+			return -1;
+		svc_set_detached(1);
+		srv.master_pid = getpid();
+	}
+	return daemon_pidfile_write(err, errlen);
+}
+
+int
+main(int argc, char *argv[])
+{
+	char	err[512];
+	int	rc;
+
+	/*
+	 * Whatever the parent left: a blocked or ignored SIGCHLD survives
+	 * execve and would leave every child (and the privilege-drop
+	 * probe) unreaped.
+	 */
+	sig_reset_inherited();
+	setproctitle_init(argc, argv, environ);
+	if ((rc = parse_args(argc, argv)) != -1)
+		return rc;
+	logging_start();
 	srv.opt = &opt;
 	srv.master_pid = getpid();
 	echo_params_from(&opt, &srv.ep);
@@ -89,57 +169,23 @@ main(int argc, char *argv[])
 		log_warnx("%s", err);
 		return 1;
 	}
-
-	switch (svc_sockets(&srv, &conn, err, sizeof(err))) {
-	case SVC_CONN:
-		return inetd_serve_conn(&srv, conn);
-	case SVC_DGRAM:
-		/* Drops privileges and confines itself like a UDP worker. */
-		return udp_serve_fd(&srv, conn) == -1 ? 1 : 0;
-	case SVC_ADOPTED:
-		break;
-	case SVC_BIND:
-		/* The pid file first: a second instance names the first. */
-		if (opt.pidfile != NULL && daemon_pidfile_open(opt.pidfile,
-		    err, sizeof(err)) == -1) {
-			log_warnx("%s", err);
-			return 1;
-		}
-		if (listeners_open(&opt, srv.ls, LISTEN_MAX, &srv.nls, err,
-		    sizeof(err)) == -1) {
-			log_warnx("%s", err);
-			daemon_pidfile_remove();
-			return 1;
-		}
-		break;
-	default:
+	if ((rc = sockets_start(err, sizeof(err))) != -1)
+		return rc;
+	if (master_prepare(err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
-		return 1;
+		rc = 1;
+	} else {
+		/*
+		 * The master's handlers before anything slow: a signal sent
+		 * once the pid file names us is queued, not fatal.
+		 */
+		(void)sig_init(opt.model == MODEL_FORK &&
+		    opt.reap == REAP_IGNORE);
+		(void)spawn_prepare(&srv);	/* once: the children's filters */
+		rc = opt.model == MODEL_FORK ? model_fork_run(&srv) :
+		    model_prefork_run(&srv);
 	}
-	if (opt.pidfile != NULL && srv.nls > 0 && !daemon_pidfile_open_p() &&
-	    daemon_pidfile_open(opt.pidfile, err, sizeof(err)) == -1)
-		goto fail;
-	if (svc_privdrop_master(&srv, err, sizeof(err)) == -1)
-		goto fail;
-	if (opt.daemonize) {
-		if (daemon_detach(err, sizeof(err)) == -1)
-			goto fail;
-		svc_set_detached(1);
-		srv.master_pid = getpid();
-	}
-	if (daemon_pidfile_write(err, sizeof(err)) == -1)
-		goto fail;
-
-	if (opt.model == MODEL_FORK)
-		rc = model_fork_run(&srv);
-	else
-		rc = model_prefork_run(&srv);
 	listeners_close(srv.ls, srv.nls, 1);
 	daemon_pidfile_remove();
 	return rc;
-fail:
-	log_warnx("%s", err);
-	listeners_close(srv.ls, srv.nls, 1);
-	daemon_pidfile_remove();
-	return 1;
 }

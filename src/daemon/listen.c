@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "listen.h"
+#include "udp.h"
 #include "log.h"
 
 static const char *
@@ -104,7 +105,11 @@ open_one(struct addr_bind *b, int socktype, struct listener *l,
 		    proto_name(socktype, l->family), name, strerror(errno));
 		return -1;
 	}
-	if (b->ss.ss_family != AF_UNIX)
+	/*
+	 * Stream only: on a datagram socket SO_REUSEADDR would let another
+	 * local process bind the same port and take its traffic.
+	 */
+	if (b->ss.ss_family != AF_UNIX && socktype == SOCK_STREAM)
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (b->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1) {
@@ -158,7 +163,7 @@ listeners_open(const struct options *o, struct listener *ls, size_t max,
 	const struct addr_spec	*specs = o->listen;
 	struct addr_bind	 binds[16];
 	size_t			 nspecs = o->nlisten, i, j, nb;
-	int			 port;
+	int			 port, ndgram = 0;
 
 	*nls = 0;
 	if (nspecs == 0) {
@@ -193,6 +198,13 @@ listeners_open(const struct options *o, struct listener *ls, size_t max,
 			    path == NULL;
 			(*nls)++;
 			if (o->udp && path == NULL) {
+				if (++ndgram > UDP_MAX_SOCKETS) {
+					(void)snprintf(err, errlen, "too many "
+					    "datagram sockets: the UDP worker "
+					    "holds at most %d",
+					    UDP_MAX_SOCKETS);
+					goto fail;
+				}
 				set_port(&binds[j].ss, port);
 				if (open_one(&binds[j], SOCK_DGRAM, &ls[*nls],
 				    NULL, err, errlen) == -1)

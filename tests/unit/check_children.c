@@ -26,6 +26,8 @@
 #include "children.h"
 #include "stats.h"
 
+static void	wait_ended(pid_t);
+
 START_TEST(test_init_free)
 {
 	struct children	c;
@@ -57,7 +59,57 @@ START_TEST(test_add_full)
 	ck_assert_int_eq(c.tab[1].pid, 102);
 	ck_assert_int_eq(c.tab[1].fd, 7);
 	ck_assert_int_eq(c.tab[2].pid, 103);
-	ck_assert(c.tab[0].start.tv_sec != 0 || c.tab[0].start.tv_nsec != 0);
+	ck_assert(c.tab[0].start_ms > 0);
+	ck_assert_int_eq(c.tab[0].slot, -1);
+	children_free(&c);
+}
+END_TEST
+
+/* Never a pid that kill() would spread: 0, -1, init. */
+START_TEST(test_add_refuses_wild_pids)
+{
+	struct children	c;
+	struct child	ch;
+
+	ck_assert_int_eq(children_init(&c, 4), 0);
+	ck_assert_int_eq(children_add(&c, -1, -1), -1);
+	ck_assert_int_eq(children_add(&c, 0, -1), -1);
+	ck_assert_int_eq(children_add(&c, 1, -1), -1);
+	ck_assert_uint_eq(c.n, 0);
+	/* And a hand-made entry with such a pid is never signalled. */
+	memset(&ch, 0, sizeof(ch));
+	ch.pidfd = -1;
+	ch.pid = -1;
+	ck_assert_int_eq(children_kill(&ch, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+	ch.pid = 0;
+	ck_assert_int_eq(children_kill(&ch, 0), -1);
+	children_free(&c);
+}
+END_TEST
+
+/* A real child is signalled through its pidfd (or kill) and reaped. */
+START_TEST(test_kill_own_child)
+{
+	struct children	c;
+	struct stats	st;
+	pid_t		pid;
+
+	memset(&st, 0, sizeof(st));
+	ck_assert_int_eq(children_init(&c, 2), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(children_add(&c, pid, -1), 0);
+	ck_assert_ptr_eq(children_find(&c, pid), &c.tab[0]);
+	ck_assert_int_eq(children_kill(&c.tab[0], SIGKILL), 0);
+	wait_ended(pid);
+	ck_assert_uint_eq(children_reap(&c, &st), 1);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_uint_eq(st.abnormal, 1);
 	children_free(&c);
 }
 END_TEST
@@ -317,6 +369,7 @@ children_suite(void)
 	tc = tcase_create("table");
 	tcase_add_test(tc, test_init_free);
 	tcase_add_test(tc, test_add_full);
+	tcase_add_test(tc, test_add_refuses_wild_pids);
 	tcase_add_test(tc, test_forget_pid);
 	tcase_add_test(tc, test_forget_index_swap);
 	tcase_add_exit_test(tc, test_forget_index_out_of_range, 1);
@@ -326,6 +379,7 @@ children_suite(void)
 	tcase_add_test(tc, test_account);
 	tcase_add_test(tc, test_reap);
 	tcase_add_test(tc, test_reap_partial);
+	tcase_add_test(tc, test_kill_own_child);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	return s;

@@ -13,11 +13,17 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <sys/wait.h>
+
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "limit.h"
+#include "server.h"
 
 static struct lim_key
 key4(const char *a)
@@ -280,6 +286,389 @@ START_TEST(test_unlimited)
 }
 END_TEST
 
+
+/* ---- issue 9: a table any worker can write ------------------------- */
+
+/* The lock is the mapping's first word (struct lim_hdr in limit.c). */
+#define LOCKWORD(t)	((volatile int32_t *)(void *)(t)->hdr)
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A table in use: sources come and go, some hold connections. */
+static void
+workload(struct lim_table *t, int tk[8])
+{
+	struct lim_key	k;
+	char		a[32];
+	int		i, x, log_it;
+
+	for (i = 0; i < 40; i++) {
+		(void)snprintf(a, sizeof(a), "10.9.0.%d", i);
+		k = key4(a);
+		if (i < 8)
+			ck_assert_int_eq(lim_admit(t, &k, i, &tk[i], &log_it),
+			    LIM_OK);
+		else if (lim_admit(t, &k, i, &x, &log_it) == LIM_OK)
+			ck_assert_int_eq(lim_release(t, &x), 0);
+	}
+}
+
+START_TEST(test_verify_sound)
+{
+	struct lim_table	t;
+	uint8_t			seen[16];
+	int			tk[8], i;
+
+	ck_assert_int_eq(lim_create(&t, 16, 3, 100, 60000, 1), 0);
+	ck_assert_int_eq(lim_verify(&t, seen, 1), 0);
+	workload(&t, tk);
+	ck_assert_uint_eq(lim_count(&t), 16);	/* full, evicting */
+	ck_assert_int_eq(lim_verify(&t, seen, 100), 0);
+	/* The master gives back what a dead worker held. */
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(lim_try_release(&t, tk[i], 100), 0);
+	ck_assert_int_eq(lim_verify(&t, seen, 100), 0);
+	/* Given back twice: the count would go negative.  Corrupt. */
+	ck_assert_int_eq(lim_try_release(&t, tk[0], 100), -1);
+	ck_assert_int_eq(lim_verify(&t, seen, 100), -1);	/* the hint */
+	lim_destroy(&t);
+}
+END_TEST
+
+START_TEST(test_bad_tickets)
+{
+	struct lim_table	t;
+	int			tk[8], bad;
+
+	ck_assert_int_eq(lim_create(&t, 16, 3, 0, 60000, 1), 0);
+	workload(&t, tk);
+	ck_assert_int_eq(lim_try_release(&t, 17, 1), -1);
+	ck_assert_int_eq(lim_try_release(&t, -5, 1), -1);
+	ck_assert_int_eq(lim_try_release(&t, INT32_MIN, 1), -1);
+	/* A worker's release of a bad ticket: no crash, the hint set. */
+	bad = 1000000;
+	ck_assert_int_eq(lim_release(&t, &bad), -1);
+	ck_assert_int_eq(bad, 0);
+	lim_destroy(&t);
+}
+END_TEST
+
+/* Links pointing anywhere: every operation ends, in bounds. */
+START_TEST(test_links_cycle)
+{
+	struct lim_table	t;
+	struct lim_key		k = key4("10.8.0.99");
+	uint8_t			seen[4];
+	int			tk[4], i, x, log_it;
+	char			a[32];
+
+	ck_assert_int_eq(lim_create(&t, 4, 1, 0, 60000, 1), 0);
+	for (i = 0; i < 4; i++) {
+		(void)snprintf(a, sizeof(a), "10.8.0.%d", i);
+		k = key4(a);
+		ck_assert_int_eq(lim_admit(&t, &k, i, &tk[i], &log_it),
+		    LIM_OK);
+	}
+	/* Every entry its own LRU predecessor and hash successor. */
+	for (i = 0; i < 4; i++) {
+		t.e[i].prev = (uint32_t)i + 1;
+		t.e[i].hnext = (uint32_t)i + 1;
+	}
+	k = key4("10.8.0.99");
+	ck_assert_int_eq(lim_admit(&t, &k, 10, &x, &log_it), LIM_CORRUPT);
+	ck_assert_int_eq(lim_verify(&t, seen, 10), -1);
+	lim_destroy(&t);
+}
+END_TEST
+
+/* Random bytes everywhere, the lock word freed: nothing crashes. */
+START_TEST(test_random_bytes)
+{
+	struct lim_table	t;
+	struct lim_key		k;
+	uint8_t			seen[64];
+	char			a[32];
+	int			round, i, x, log_it, bad = 0;
+
+	ck_assert_int_eq(lim_create(&t, 64, 2, 10, 60000, 1), 0);
+	for (round = 0; round < 300; round++) {
+		arc4random_buf(t.hdr, t.maplen);
+		*LOCKWORD(&t) = 0;
+		for (i = 0; i < 8; i++) {
+			(void)snprintf(a, sizeof(a), "10.7.%d.%d", round % 256,
+			    i);
+			k = key4(a);
+			x = 0;
+			if (lim_admit(&t, &k, 1000 + i, &x, &log_it) ==
+			    LIM_CORRUPT)
+				bad++;
+			else if (x != 0)
+				(void)lim_release(&t, &x);
+			*LOCKWORD(&t) = 0;
+		}
+		x = (int)(arc4random() % 200) - 50;
+		(void)lim_try_release(&t, x, 5000);
+		*LOCKWORD(&t) = 0;
+		ck_assert_int_eq(lim_verify(&t, seen, 5000), -1);
+		ck_assert_int_eq(*LOCKWORD(&t), 0);	/* given back */
+	}
+	ck_assert_int_gt(bad, 0);
+	lim_destroy(&t);
+}
+END_TEST
+
+/* The master never waits: busy, then stuck after LIM_STUCK_MS. */
+START_TEST(test_stuck_lock)
+{
+	struct lim_table	t;
+	uint8_t			seen[16];
+	volatile uint32_t	*seq;
+	int			tk[8];
+
+	ck_assert_int_eq(lim_create(&t, 16, 3, 0, 60000, 1), 0);
+	workload(&t, tk);
+	seq = (volatile uint32_t *)(void *)((char *)t.hdr + 4);
+	*LOCKWORD(&t) = 4242;
+	ck_assert_int_eq(lim_held_by(&t, 4242), 1);
+	ck_assert_int_eq(lim_held_by(&t, 4243), 0);
+	ck_assert_int_eq(lim_verify(&t, seen, 1000), 1);
+	ck_assert_int_eq(lim_try_release(&t, tk[0], 1000 + LIM_STUCK_MS - 1),
+	    1);
+	/* Another acquisition in between: not the same hold. */
+	(*seq)++;
+	ck_assert_int_eq(lim_verify(&t, seen, 1000 + LIM_STUCK_MS), 1);
+	ck_assert_int_eq(lim_verify(&t, seen, 1000 + 2 * LIM_STUCK_MS - 1),
+	    1);
+	ck_assert_int_eq(lim_verify(&t, seen, 1000 + 2 * LIM_STUCK_MS), -1);
+	ck_assert_int_eq(*LOCKWORD(&t), 4242);	/* never taken over */
+	/* Freed: sound again. */
+	*LOCKWORD(&t) = 0;
+	ck_assert_int_eq(lim_verify(&t, seen, 99999), 0);
+	lim_destroy(&t);
+}
+END_TEST
+
+/* A worker waits at most LIM_LOCK_WAIT_MS, then calls it corrupt. */
+START_TEST(test_worker_bounded_wait)
+{
+	struct lim_table	t;
+	struct lim_key		k = key4("10.6.0.1");
+	uint8_t			seen[16];
+	int64_t			t0;
+	int			x = 0, log_it;
+
+	ck_assert_int_eq(lim_create(&t, 16, 3, 0, 60000, 1), 0);
+	*LOCKWORD(&t) = 4242;
+	t0 = wall_ms();
+	ck_assert_int_eq(lim_admit(&t, &k, 1, &x, &log_it), LIM_CORRUPT);
+	ck_assert_int_ge(wall_ms() - t0, LIM_LOCK_WAIT_MS - 1);
+	ck_assert_int_lt(wall_ms() - t0, LIM_LOCK_WAIT_MS * 5);
+	ck_assert_int_eq(x, 0);
+	*LOCKWORD(&t) = 0;
+	ck_assert_int_eq(lim_verify(&t, seen, 1), -1);	/* the hint */
+	lim_destroy(&t);
+}
+END_TEST
+
+/* Two processes hammer one shared table: counts stay exact. */
+START_TEST(test_lock_two_processes)
+{
+	struct lim_table	t;
+	struct lim_key		k = key4("10.5.0.1");
+	uint8_t			seen[16];
+	pid_t			pid;
+	int			i, x, log_it, st;
+
+	ck_assert_int_eq(lim_create(&t, 16, 1000000, 0, 60000, 1), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	for (i = 0; i < 20000; i++) {
+		if (lim_admit(&t, &k, 1, &x, &log_it) != LIM_OK)
+			_exit(3);
+		if (lim_release(&t, &x) != 0)
+			_exit(4);
+	}
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(lim_active(&t, &k), 0);
+	ck_assert_int_eq(lim_verify(&t, seen, 1), 0);
+	lim_destroy(&t);
+}
+END_TEST
+
+/* ---- the master's glue --------------------------------------------- */
+
+static struct options	gopt;
+static struct server	gsrv;
+
+static void
+glue_setup(void)
+{
+	memset(&gopt, 0, sizeof(gopt));
+	memset(&gsrv, 0, sizeof(gsrv));
+	gopt.per_ip = 2;
+	gopt.rate = 0;
+	gopt.max_children = 4;
+	gopt.model = MODEL_PREFORK;
+	gsrv.opt = &gopt;
+	ck_assert_int_eq(limits_setup(&gsrv), 0);
+	ck_assert_ptr_nonnull(gsrv.lim);
+}
+
+static struct sockaddr_in
+sin4(const char *a)
+{
+	struct sockaddr_in	sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, a, &sin.sin_addr), 1);
+	return sin;
+}
+
+START_TEST(test_glue_reaped)
+{
+	struct sockaddr_in	a = sin4("10.4.0.1");
+	struct lim_key		k = key4("10.4.0.1");
+	int			t1, t2, t3;
+
+	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
+	    sizeof(a), &t1), 0);
+	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
+	    sizeof(a), &t2), 0);
+	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
+	    sizeof(a), &t3), -1);
+	ck_assert_int_eq(t3, 0);
+	/* The worker holding t1 died: the master gives it back. */
+	ck_assert_int_eq(limits_reaped(&gsrv, 777, t1), 0);
+	ck_assert_int_eq(lim_active(&gsrv.lim->conn, &k), 1);
+	ck_assert_int_eq(limits_reaped(&gsrv, 778, 0), 0);
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	/* Lock busy: queued, given back by a later check. */
+	*LOCKWORD(&gsrv.lim->conn) = 555;
+	ck_assert_int_eq(limits_reaped(&gsrv, 779, t2), 0);
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	*LOCKWORD(&gsrv.lim->conn) = 0;
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	ck_assert_int_eq(lim_active(&gsrv.lim->conn, &k), 0);
+	/* A ticket out of range, or one given back already. */
+	ck_assert_int_eq(limits_reaped(&gsrv, 780, 1 << 30), -1);
+	ck_assert_int_eq(limits_reaped(&gsrv, 781, -1), -1);
+	ck_assert_int_eq(limits_reaped(&gsrv, 782, t1), -1);
+}
+END_TEST
+
+START_TEST(test_glue_dead_holder)
+{
+	/* Reaped while its pid is in the lock word: half-linked, renew. */
+	*LOCKWORD(&gsrv.lim->conn) = 4321;
+	ck_assert_int_eq(limits_reaped(&gsrv, 4322, 0), 0);
+	ck_assert_int_eq(limits_reaped(&gsrv, 4321, 0), -1);
+}
+END_TEST
+
+START_TEST(test_glue_renew)
+{
+	struct sockaddr_in	a = sin4("10.3.0.1");
+	struct lim_key		k = key4("10.3.0.1");
+	struct lim_table	old;
+	struct stats		st;
+	int			t1, t2, t3;
+
+	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
+	    sizeof(a), &t1), 0);
+	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
+	    sizeof(a), &t2), 0);
+	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
+	    sizeof(a), &t3), -1);
+	gsrv.lim->ctr->udp_in = 40;
+	arc4random_buf(gsrv.lim->conn.hdr, gsrv.lim->conn.maplen);
+	*LOCKWORD(&gsrv.lim->conn) = 0;
+	ck_assert_int_eq(limits_check(&gsrv), -1);
+	old = gsrv.lim->conn;
+	ck_assert_uint_eq(limits_epoch(&gsrv), 0);
+	ck_assert_int_eq(limits_renew(&gsrv), 0);
+	ck_assert_uint_eq(limits_epoch(&gsrv), 1);
+	ck_assert_ptr_ne(gsrv.lim->conn.hdr, old.hdr);
+	/* Same geometry, a new seed, an empty table. */
+	ck_assert_uint_eq(gsrv.lim->conn.cap, old.cap);
+	ck_assert_int_eq(gsrv.lim->conn.per_ip, 2);
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	ck_assert_int_eq(lim_active(&gsrv.lim->conn, &k), -1);
+	/* The counters never go back. */
+	memset(&st, 0, sizeof(st));
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.refused, 1);
+	ck_assert_uint_eq(st.refused_per_ip, 1);
+	ck_assert_uint_eq(st.udp_in, 40);
+	SHMSTAT_ADD(gsrv.lim->ctr, udp_in, 2);
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 42);
+	/* Serving goes on. */
+	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
+	    sizeof(a), &t1), 0);
+	ck_assert_int_eq(lim_active(&gsrv.lim->conn, &k), 1);
+}
+END_TEST
+
+/* Counters that go back or leap are not believed, and say corrupt. */
+START_TEST(test_glue_counters)
+{
+	struct stats	st;
+
+	memset(&st, 0, sizeof(st));
+	gsrv.lim->ctr->udp_in = 10;
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 10);
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	gsrv.lim->ctr->udp_in = 0x7e7e7e7e7e7e7e7eULL;	/* a worker's doing */
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 10);
+	ck_assert_int_eq(limits_check(&gsrv), -1);
+	gsrv.lim->ctr->udp_in = 3;			/* back */
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 10);
+	/* Renewed: the believed total is the base, the garbage is gone. */
+	ck_assert_int_eq(limits_renew(&gsrv), 0);
+	ck_assert_int_eq(limits_check(&gsrv), 0);
+	gsrv.lim->ctr->udp_in = 5;
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.udp_in, 15);
+}
+END_TEST
+
+/* The fork model's table is the master's own: renewal keeps it. */
+START_TEST(test_glue_fork_keeps)
+{
+	struct options		opt = gopt;
+	struct server		srv;
+	struct sockaddr_in	a = sin4("10.2.0.1");
+	struct lim_key		k = key4("10.2.0.1");
+	int			t1;
+
+	memset(&srv, 0, sizeof(srv));
+	opt.model = MODEL_FORK;
+	srv.opt = &opt;
+	ck_assert_int_eq(limits_setup(&srv), 0);
+	ck_assert_int_eq(srv.lim->conn.shared, 0);
+	ck_assert_int_eq(limits_admit(&srv, (struct sockaddr *)&a,
+	    sizeof(a), &t1), 0);
+	ck_assert_int_eq(limits_check(&srv), 0);
+	ck_assert_int_eq(limits_renew(&srv), 0);
+	ck_assert_int_eq(lim_active(&srv.lim->conn, &k), 1);
+	limits_release(&srv, &t1);
+	ck_assert_int_eq(lim_active(&srv.lim->conn, &k), 0);
+}
+END_TEST
+
 static Suite *
 limits_suite(void)
 {
@@ -297,6 +686,24 @@ limits_suite(void)
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_unlimited);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("untrusted");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_verify_sound);
+	tcase_add_test(tc, test_bad_tickets);
+	tcase_add_test(tc, test_links_cycle);
+	tcase_add_test(tc, test_random_bytes);
+	tcase_add_test(tc, test_stuck_lock);
+	tcase_add_test(tc, test_worker_bounded_wait);
+	tcase_add_test(tc, test_lock_two_processes);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("master");
+	tcase_add_checked_fixture(tc, glue_setup, NULL);
+	tcase_add_test(tc, test_glue_reaped);
+	tcase_add_test(tc, test_glue_dead_holder);
+	tcase_add_test(tc, test_glue_renew);
+	tcase_add_test(tc, test_glue_counters);
+	tcase_add_test(tc, test_glue_fork_keeps);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -4,7 +4,8 @@
  *
  * All in one process: the mapping is real (mmap), the wake pipe is a
  * real nonblocking pipe, and the test plays both the master (pid,
- * retiring, wake_pending) and the workers (slot_set_state).
+ * retiring, wake_pending) and the workers (slot_set_state), and, for
+ * issue 9, a hostile worker writing anything anywhere in the mapping.
  */
 #include "config.h"
 
@@ -69,7 +70,7 @@ START_TEST(test_create)
 	ck_assert_ptr_nonnull(sb.slot);
 	ck_assert_uint_eq(sb.nslots, NSLOTS);
 	ck_assert_int_eq(sb.hdr->idle, 0);
-	ck_assert_int_eq(sb.hdr->wake_fd, -1);
+	ck_assert_int_eq(sb.wake_fd, -1);
 	ck_assert_int_eq(sb.hdr->wake_pending, 0);
 	for (i = 0; i < NSLOTS; i++) {
 		ck_assert_int_eq(sb.slot[i].pid, 0);
@@ -144,7 +145,7 @@ START_TEST(test_idle_accounting)
 	struct slot	*a = occupy(3000), *b = occupy(3001);
 
 	/* No wake fd: nothing written, nothing pending. */
-	sb.hdr->min_spare = 5;
+	sb.min_spare = 5;
 	slot_set_state(&sb, a, SLOT_STARTING);
 	ck_assert_int_eq(sb.hdr->idle, 1);
 	slot_set_state(&sb, a, SLOT_IDLE);	/* starting -> idle: same */
@@ -171,8 +172,7 @@ START_TEST(test_wake_below_min_spare)
 	struct slot	*s[4];
 	int		 i;
 
-	sb.hdr->wake_fd = wp[1];
-	sb.hdr->min_spare = 2;
+	scoreboard_set_wake(&sb, wp[1], 2);
 	for (i = 0; i < 4; i++) {
 		s[i] = occupy(4000 + i);
 		slot_set_state(&sb, s[i], SLOT_IDLE);
@@ -220,8 +220,7 @@ START_TEST(test_wake_min_spare_zero)
 	struct slot	*s = occupy(5000);
 
 	/* --min-spare=0: the last idle worker going busy is not short. */
-	sb.hdr->wake_fd = wp[1];
-	sb.hdr->min_spare = 0;
+	scoreboard_set_wake(&sb, wp[1], 0);
 	slot_set_state(&sb, s, SLOT_IDLE);
 	slot_set_state(&sb, s, SLOT_BUSY);
 	ck_assert_int_eq(sb.hdr->idle, 0);
@@ -240,13 +239,167 @@ START_TEST(test_wake_pipe_full)
 	while (write(wp[1], junk, sizeof(junk)) > 0)
 		n++;
 	ck_assert_int_gt(n, 0);
-	sb.hdr->wake_fd = wp[1];
-	sb.hdr->min_spare = 1;
+	scoreboard_set_wake(&sb, wp[1], 1);
 	slot_set_state(&sb, s, SLOT_IDLE);
 	errno = 1234;
 	slot_set_state(&sb, s, SLOT_BUSY);
 	ck_assert_int_eq(errno, 1234);	/* saved and restored */
 	ck_assert_int_eq(sb.hdr->wake_pending, 1);
+}
+END_TEST
+
+
+/* ---- issue 9: the master's checked interface ----------------------- */
+
+START_TEST(test_claim_private)
+{
+	ssize_t	idx[NSLOTS];
+	size_t	i;
+	int	st;
+
+	/* A worker marks every slot taken: the master's record decides. */
+	for (i = 0; i < NSLOTS; i++)
+		sb.slot[i].pid = 99999;
+	for (i = 0; i < NSLOTS; i++) {
+		idx[i] = scoreboard_claim(&sb, 7);
+		ck_assert_int_eq(idx[i], (ssize_t)i);
+		ck_assert_int_eq(sb.slot[i].state, SLOT_STARTING);
+		ck_assert_uint_eq(sb.slot[i].generation, 7);
+		/* Claimed, not yet forked: no pid to check against. */
+		ck_assert_int_eq(scoreboard_slot_check(&sb, i, 99999, &st),
+		    -1);
+		scoreboard_assign(&sb, i, 100 + (pid_t)i);
+	}
+	ck_assert_int_eq(sb.hdr->idle, NSLOTS);
+	/* Full, whatever the mapping says. */
+	for (i = 0; i < NSLOTS; i++)
+		sb.slot[i].pid = 0;
+	ck_assert_int_eq(scoreboard_claim(&sb, 7), -1);
+	/* A vacated slot in the middle is handed out next. */
+	scoreboard_vacate(&sb, 3);
+	ck_assert_int_eq(sb.hdr->idle, NSLOTS - 1);
+	ck_assert_int_eq(scoreboard_claim(&sb, 8), 3);
+	scoreboard_vacate(&sb, 3);	/* fork failed */
+	scoreboard_vacate(&sb, 3);	/* twice: nothing */
+	scoreboard_vacate(&sb, NSLOTS + 5);
+	ck_assert_int_eq(sb.hdr->idle, NSLOTS - 1);
+}
+END_TEST
+
+START_TEST(test_slot_check)
+{
+	ssize_t	i = scoreboard_claim(&sb, 1);
+	int	st = -1;
+
+	ck_assert_int_eq(i, 0);
+	scoreboard_assign(&sb, (size_t)i, 4242);
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4242, &st), 0);
+	ck_assert_int_eq(st, SLOT_STARTING);
+	slot_set_state(&sb, &sb.slot[0], SLOT_BUSY);
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4242, &st), 0);
+	ck_assert_int_eq(st, SLOT_BUSY);
+	/* Not the master's record: wrong pid, wrong or free slot. */
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4243, &st), -1);
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 1, 4242, &st), -1);
+	ck_assert_int_eq(scoreboard_slot_check(&sb, NSLOTS, 4242, &st), -1);
+	ck_assert_int_eq(scoreboard_slot_check(&sb, (size_t)-1, 4242, &st),
+	    -1);
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 0, &st), -1);
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, -1, &st), -1);
+	/* Written by a worker: another pid, -1, a state out of range. */
+	sb.slot[0].pid = 1;
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4242, &st), -1);
+	sb.slot[0].pid = -1;
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4242, &st), -1);
+	sb.slot[0].pid = 4242;
+	sb.slot[0].state = 77;
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4242, &st), -1);
+	sb.slot[0].state = SLOT_FREE;
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4242, NULL), -1);
+	sb.slot[0].state = SLOT_IDLE;
+	ck_assert_int_eq(scoreboard_slot_check(&sb, 0, 4242, NULL), 0);
+	/* Raw values, bounded by the private geometry. */
+	sb.slot[0].lim_ticket = 12;
+	sb.slot[0].served = 5;
+	ck_assert_int_eq(scoreboard_slot_ticket(&sb, 0), 12);
+	ck_assert_uint_eq(scoreboard_slot_served(&sb, 0), 5);
+	ck_assert_int_eq(scoreboard_slot_ticket(&sb, NSLOTS), 0);
+	ck_assert_uint_eq(scoreboard_slot_served(&sb, NSLOTS), 0);
+}
+END_TEST
+
+/* Random bytes over the mapping: every check fails, nothing crashes. */
+START_TEST(test_random_mapping)
+{
+	size_t	i;
+	int	round, st;
+
+	for (i = 0; i < NSLOTS; i++)
+		scoreboard_assign(&sb, (size_t)scoreboard_claim(&sb, 1),
+		    3000 + (pid_t)i);
+	for (round = 0; round < 100; round++) {
+		arc4random_buf(sb.hdr, sb.maplen);
+		for (i = 0; i < NSLOTS; i++)
+			ck_assert_int_eq(scoreboard_slot_check(&sb, i,
+			    3000 + (pid_t)i, &st), -1);
+	}
+	/* The geometry is ours: unchanged. */
+	ck_assert_uint_eq(sb.nslots, NSLOTS);
+	ck_assert_int_eq(scoreboard_claim(&sb, 1), -1);
+}
+END_TEST
+
+/* A worker cannot point the others' wake byte at another descriptor. */
+START_TEST(test_wake_fd_private)
+{
+	struct slot	*s;
+	int		 other[2];
+	char		 c;
+
+	ck_assert_int_eq(pipe2(other, O_NONBLOCK | O_CLOEXEC), 0);
+	scoreboard_set_wake(&sb, wp[1], 1);
+	s = &sb.slot[scoreboard_claim(&sb, 1)];
+	sb.hdr->wake_fd = other[1];
+	sb.hdr->min_spare = 100;
+	slot_set_state(&sb, s, SLOT_BUSY);
+	ck_assert_int_eq(wakes(), 1);
+	ck_assert_int_eq(read(other[0], &c, 1), -1);
+	(void)close(other[0]);
+	(void)close(other[1]);
+}
+END_TEST
+
+START_TEST(test_renew)
+{
+	struct scoreboard_hdr	*old = sb.hdr;
+	size_t			 i;
+	int			 st;
+
+	scoreboard_set_wake(&sb, wp[1], 2);
+	for (i = 0; i < 3; i++)
+		scoreboard_assign(&sb, (size_t)scoreboard_claim(&sb, 1),
+		    5000 + (pid_t)i);
+	arc4random_buf(sb.hdr, sb.maplen);
+	ck_assert_uint_eq(scoreboard_epoch(&sb), 0);
+	ck_assert_int_eq(scoreboard_renew(&sb), 0);
+	ck_assert_uint_eq(scoreboard_epoch(&sb), 1);
+	ck_assert_ptr_nonnull(sb.hdr);
+	(void)old;	/* may be reused by the kernel: not compared */
+	ck_assert_ptr_eq(sb.slot, (struct slot *)(sb.hdr + 1));
+	ck_assert_int_eq(sb.hdr->idle, 0);
+	ck_assert_int_eq(sb.hdr->wake_pending, 0);
+	ck_assert_int_eq(sb.wake_fd, wp[1]);
+	ck_assert_int_eq(sb.min_spare, 2);
+	ck_assert_uint_eq(sb.nslots, NSLOTS);
+	/* The old children have no slot any more; all are free. */
+	for (i = 0; i < NSLOTS; i++) {
+		ck_assert_int_eq(sb.slot[i].pid, 0);
+		ck_assert_int_eq(sb.slot[i].state, SLOT_FREE);
+		ck_assert_int_eq(scoreboard_slot_check(&sb, i,
+		    5000 + (pid_t)i, &st), -1);
+	}
+	for (i = 0; i < NSLOTS; i++)
+		ck_assert_int_eq(scoreboard_claim(&sb, 2), (ssize_t)i);
 }
 END_TEST
 
@@ -269,6 +422,15 @@ scoreboard_suite(void)
 	tcase_add_test(tc, test_wake_below_min_spare);
 	tcase_add_test(tc, test_wake_min_spare_zero);
 	tcase_add_test(tc, test_wake_pipe_full);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("untrusted");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_claim_private);
+	tcase_add_test(tc, test_slot_check);
+	tcase_add_test(tc, test_random_mapping);
+	tcase_add_test(tc, test_wake_fd_private);
+	tcase_add_test(tc, test_renew);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -83,35 +83,3 @@ conn_serve(const struct server *srv, int fd)
 		    res.end == ECHO_END_ERROR ? " error=" : "",
 		    res.end == ECHO_END_ERROR ? strerror(res.error) : "");
 }
-
-/*
- * A new child: defaults for signals, none of the master's sockets, and
- * death with the master (no child outlives it).  A fork-model child
- * (CHILD_CONN) drops the listeners; a prefork worker (CHILD_WORKER)
- * keeps the stream ones to accept on, the UDP worker (CHILD_UDP) the
- * datagram ones.  Then privileges go (child_setup) and, last, whatever
- * else the process does not need (harden_child, issue #5).
- */
-void
-child_init(struct server *srv, int keep_listeners)
-{
-	size_t	i;
-
-	sig_child_reset();
-#ifdef HAVE_PRCTL
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-	/* The master may have died before prctl took hold. */
-	if (getppid() != srv->master_pid)
-		_exit(0);
-	for (i = 0; i < srv->nls; i++)
-		if (srv->ls[i].fd != -1 && (keep_listeners == CHILD_CONN ||
-		    (srv->ls[i].socktype == SOCK_DGRAM) !=
-		    (keep_listeners == CHILD_UDP))) {
-			(void)close(srv->ls[i].fd);
-			srv->ls[i].fd = -1;
-		}
-	if (srv->child_setup != NULL)
-		srv->child_setup(srv);
-	harden_child(srv, keep_listeners);	/* after the privilege drop */
-}

@@ -1,13 +1,11 @@
 /*
- * harden.c: confine a serving process (see harden.h).
+ * harden.c: the seccomp filter of a serving process (see harden.h).
  *
- * Order matters: descriptors are closed first (closelog() before, so
- * the syslog socket is reopened afterwards rather than lost under it),
- * then RLIMIT_NOFILE is lowered to what is kept plus a little headroom,
- * then PR_SET_NO_NEW_PRIVS, then the seccomp filter, which must come
- * last since it forbids most of the above.  Things libc would otherwise
- * do lazily behind a forbidden call are done before the filter: tzset()
- * (ctime(3) in --timestamp reads /etc/localtime once), openlog().
+ * The master compiles each role's filter once (harden_filter_export,
+ * called by spawn_prepare): libseccomp probes the kernel and builds the
+ * program in the master, so a child installs it with one system call
+ * (harden_filter_install) and allocates nothing.  The order around it
+ * (descriptors, privileges, limits, no_new_privs) is spawn.c's.
  *
  * Violation policy, SCMP_ACT_KILL_PROCESS: a serving process that makes
  * a system call echoing never needs has been subverted (or we have a
@@ -18,8 +16,9 @@
  * which fail with EPERM instead: libc's syslog(3) calls them to
  * reconnect after syslogd restarts, and a lost log line is better than a
  * dead worker.  Arguments are checked where that is cheap: mmap and
- * mprotect never with PROT_EXEC (no new code), kill/tgkill only to this
- * process (abort(3)), ioctl only TCGETS (isatty), prctl only PR_SET_NAME.
+ * mprotect never with PROT_EXEC (no new code), tgkill only with SIGABRT
+ * (abort(3)) and kill(2) never, ioctl only TCGETS (isatty), prctl only
+ * PR_SET_NAME.
  */
 #include "config.h"
 
@@ -28,6 +27,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #ifdef HAVE_SYS_PRCTL_H
 #include <sys/prctl.h>
 #endif
@@ -37,6 +40,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,52 +52,6 @@
 #include "harden.h"
 #include "log.h"
 #include "server.h"
-
-static int	keep[HARDEN_KEEP_MAX];
-static size_t	nkeep;
-
-void
-harden_keep_fd(int fd)
-{
-	if (fd >= 0 && nkeep < HARDEN_KEEP_MAX)
-		keep[nkeep++] = fd;
-}
-
-static int
-kept(const struct server *srv, int fd)
-{
-	size_t	i;
-
-	if (fd <= STDERR_FILENO)
-		return 1;
-	for (i = 0; i < nkeep; i++)
-		if (keep[i] == fd)
-			return 1;
-	for (i = 0; i < srv->nls; i++)
-		if (srv->ls[i].fd == fd)
-			return 1;
-	return 0;
-}
-
-/* Close every descriptor this process was not told to keep. */
-static int
-close_others(const struct server *srv)
-{
-	size_t	i;
-	int	fd, top = STDERR_FILENO;
-
-	for (i = 0; i < nkeep; i++)
-		if (keep[i] > top)
-			top = keep[i];
-	for (i = 0; i < srv->nls; i++)
-		if (srv->ls[i].fd > top)
-			top = srv->ls[i].fd;
-	for (fd = STDERR_FILENO + 1; fd < top; fd++)
-		if (!kept(srv, fd))
-			(void)close(fd);
-	closefrom(top + 1);
-	return top;
-}
 
 #ifdef HAVE_SECCOMP
 /* SCMP_A0() and friends leave datum_b out, which -Wextra flags. */
@@ -122,8 +80,9 @@ allow(scmp_filter_ctx ctx, int nr)
 	return rc == -EDOM || rc == -EINVAL ? 0 : rc;
 }
 
-int
-harden_seccomp(int kind)
+/* The rules for kind (CHILD_*), in a fresh context, or NULL. */
+static scmp_filter_ctx
+build(int kind)
 {
 	static const int	common[] = {
 		/* echoing */
@@ -161,10 +120,9 @@ harden_seccomp(int kind)
 	scmp_filter_ctx		ctx;
 	size_t			i;
 	int			rc = 0;
-	pid_t			me = getpid();
 
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
-		return -1;
+		return NULL;
 	for (i = 0; i < sizeof(common) / sizeof(common[0]) && rc == 0; i++)
 		rc = allow(ctx, common[i]);
 	if (kind == CHILD_WORKER)
@@ -187,13 +145,14 @@ harden_seccomp(int kind)
 		    SCMP_SYS(newfstatat), 1,
 		    arg(3, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH,
 		    AT_EMPTY_PATH));
-	/* abort(3) signals itself; nothing else. */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-		    arg(0, SCMP_CMP_EQ, (scmp_datum_t)me, 0));
+	/*
+	 * abort(3) is tgkill(getpid(), tid, SIGABRT).  The filter is built
+	 * once in the master, before the child's pid exists, so it cannot
+	 * name the pid: it allows SIGABRT and nothing else, and no kill(2).
+	 */
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-		    arg(0, SCMP_CMP_EQ, (scmp_datum_t)me, 0));
+		    arg(2, SCMP_CMP_EQ, SIGABRT, 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 		    arg(1, SCMP_CMP_EQ, TCGETS, 0));
@@ -207,16 +166,86 @@ harden_seccomp(int kind)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 		    SCMP_SYS(connect), 0);
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
 	if (rc != 0) {
+		seccomp_release(ctx);
 		errno = -rc;
-		return -1;
+		return NULL;
 	}
-	return 0;
+	return ctx;
+}
+
+/*
+ * libseccomp writes the compiled program to a descriptor: a memfd,
+ * read back into memory the children inherit.  The kernel copies the
+ * program at install time, so one buffer serves every child.
+ */
+int
+harden_filter_export(int kind, struct sock_fprog *prog)
+{
+	scmp_filter_ctx	 ctx;
+	struct stat	 st;
+	void		*buf = NULL;
+	int		 fd, rc = -1, save;
+
+	if ((ctx = build(kind)) == NULL)
+		return -1;
+	if ((fd = memfd_create("echod-bpf", MFD_CLOEXEC)) == -1)
+		goto out;
+	if ((save = seccomp_export_bpf(ctx, fd)) != 0) {
+		errno = -save;
+		goto out;
+	}
+	if (fstat(fd, &st) == -1)
+		goto out;
+	if (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+	    st.st_size / sizeof(struct sock_filter) > USHRT_MAX) {
+		errno = EINVAL;
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size)) == NULL)
+		goto out;
+	if (pread(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		if (errno == 0)
+			errno = EIO;
+		goto out;
+	}
+	prog->len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
+	prog->filter = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	save = errno;
+	free(buf);
+	if (fd != -1)
+		(void)close(fd);
+	seccomp_release(ctx);
+	errno = save;
+	return rc;
+}
+
+int
+harden_seccomp(int kind)
+{
+	struct sock_fprog	prog;
+	int			rc;
+
+	if (harden_filter_export(kind, &prog) == -1)
+		return -1;
+	if ((rc = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) == 0)
+		rc = harden_filter_install(&prog);
+	free(prog.filter);
+	return rc;
 }
 #else
+int
+harden_filter_export(int kind, struct sock_fprog *prog)
+{
+	(void)kind;
+	(void)prog;
+	errno = ENOSYS;
+	return -1;
+}
+
 int
 harden_seccomp(int kind)
 {
@@ -226,6 +255,21 @@ harden_seccomp(int kind)
 }
 #endif
 
+/* One system call; the caller has set PR_SET_NO_NEW_PRIVS. */
+int
+harden_filter_install(const struct sock_fprog *prog)
+{
+#if defined(SYS_seccomp) && defined(SECCOMP_SET_MODE_FILTER)
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
+#elif defined(HAVE_PRCTL) && defined(PR_SET_SECCOMP)
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0);
+#else
+	(void)prog;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 #ifdef ECHOD_TEST_HOOKS
 /*
  * ECHOD_TEST_FORBIDDEN_SYSCALL=execve|socket: once confined, a serving
@@ -233,8 +277,8 @@ harden_seccomp(int kind)
  * exit the master logs and counts); socket must fail with EPERM, which
  * it logs.
  */
-static void
-test_forbidden(const char *what)
+void
+harden_test_forbidden(const char *what)
 {
 	char	*argv[] = { "true", NULL };
 	int	 fd;
@@ -259,52 +303,3 @@ test_forbidden(const char *what)
 }
 #endif
 
-void
-harden_child(struct server *srv, int kind)
-{
-	struct rlimit	 rl;
-	int		 top, no_seccomp = 0;
-#ifdef ECHOD_TEST_HOOKS
-	const char	*forbidden = getenv("ECHOD_TEST_FORBIDDEN_SYSCALL");
-
-	/* valgrind cannot run under a filter it did not write. */
-	no_seccomp = getenv("ECHOD_TEST_NO_SECCOMP") != NULL;
-#endif
-
-	closelog();
-	top = close_others(srv);
-	nkeep = 0;
-	log_reopen();
-	tzset();
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-		rlim_t want = (rlim_t)top + 1 + HARDEN_FD_HEADROOM;
-
-		if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) {
-			rl.rlim_cur = rl.rlim_max = want;
-			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-				log_warn("setrlimit RLIMIT_NOFILE");
-		}
-	}
-#if defined(HAVE_PRCTL) && defined(PR_SET_NO_NEW_PRIVS)
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		log_warn("prctl PR_SET_NO_NEW_PRIVS");
-#endif
-#ifdef HAVE_SECCOMP
-	if (!no_seccomp && harden_seccomp(kind) == -1) {
-		static int warned;
-
-		/* Serving unconfined beats not serving; say it loudly. */
-		if (!warned)
-			log_warn("seccomp: serving without a filter");
-		warned = 1;
-	}
-#else
-	(void)kind;
-	(void)no_seccomp;
-#endif
-#ifdef ECHOD_TEST_HOOKS
-	if (kind != CHILD_UDP)
-		test_forbidden(forbidden);
-#endif
-}

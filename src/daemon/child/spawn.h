@@ -7,9 +7,13 @@
  *
  *   master: spawn_serving() blocks every signal, fork()s, restores its
  *           own mask and returns the child's pid (or -1, errno set);
- *   child:  dispositions that differ from the default are reset and the
- *           mask restored; every descriptor but 0-2, the role's
- *           listeners and spec->keep[] is closed (one close_range);
+ *   child:  sig_child_reset() puts back the dispositions the master
+ *           changed (it need not touch the mask), then the mask is set
+ *           to the one given (spawn_serving: empty, as in a fresh
+ *           process, whatever the master blocks for its signalfd);
+ *           every descriptor but 0-2, the role's listeners and
+ *           spec->keep[] is closed (one close_range per gap between
+ *           kept ones: one or two);
  *           privileges are dropped; PR_SET_PDEATHSIG(SIGKILL) is set
  *           AFTER the drop (a credential change clears it) and the
  *           parent checked against srv->master_pid; RLIMIT_NOFILE;
@@ -21,8 +25,14 @@
  *           _exit()s with what it returned: never exit(), so inherited
  *           stdio is never flushed twice.
  *
- * The inetd path has no master: it calls serve_enter() directly with
- * SERVE_INETD and no parent check.
+ * The inetd path has no master: it calls spawn_prepare() and then
+ * serve_enter() directly with SERVE_INETD (or SERVE_INETD_DGRAM), an
+ * empty mask, no sig_child_reset() (no master handlers) and no parent
+ * check.
+ *
+ * In the master, a child that exited with SPAWN_EXIT_UNCONFINED refused
+ * to serve: the waitpid loop should log it ("refused to serve
+ * unconfined") and count it like a crash (backoff), not as a clean exit.
  */
 #ifndef ECHOD_SPAWN_H
 #define ECHOD_SPAWN_H
@@ -38,7 +48,8 @@ enum serve_role {
 	SERVE_CONN,	/* fork-model child: one connection, no listener */
 	SERVE_WORKER,	/* prefork worker: the stream listeners */
 	SERVE_UDP,	/* the UDP worker: the datagram sockets */
-	SERVE_INETD	/* -i: fd 0 is the connection; no master */
+	SERVE_INETD,	/* -i: one connection (keep[0]); no master */
+	SERVE_INETD_DGRAM /* -i on a datagram socket (keep[0]); no master */
 };
 
 #define SPAWN_KEEP_MAX		8
@@ -51,10 +62,15 @@ struct serve_spec {
 	/* The body: runs confined; its return value is the exit status. */
 	int		(*serve)(struct server *, const struct serve_spec *);
 	void		*arg;
+	void		*ctx;		/* a second one (the prefork slot) */
 	int		 conn;		/* SERVE_CONN: the accepted socket */
 };
 
-/* In the master, once, before the first spawn: build the filters. */
+/*
+ * In the master, once, before the first spawn: compile the filters,
+ * read RLIMIT_NOFILE, tzset() (--timestamp, syslog).  -1 (logged) if
+ * a filter cannot be compiled: children will then refuse to serve.
+ */
 int	spawn_prepare(struct server *);
 /* In the master: fork a serving process.  Returns its pid, or -1. */
 pid_t	spawn_serving(struct server *, const struct serve_spec *);

@@ -1,5 +1,5 @@
 /*
- * children.c: bookkeeping of the fork model's children (see children.h).
+ * children.c: the master's own table of its children (see children.h).
  *
  * Removal swaps the last entry into the hole, so the table stays dense
  * and the master's poll set can be rebuilt by walking 0..n.  A waitpid()
@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -17,7 +18,32 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "clock.h"
 #include "log.h"
+#include "spawn.h"
+
+/* 0 once the kernel has said it has no pidfd_open (ENOSYS). */
+static int	have_pidfd = 1;
+
+static int
+pidfd_for(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	long	fd;
+
+	if (!have_pidfd)
+		return -1;
+	if ((fd = syscall(SYS_pidfd_open, pid, 0)) >= 0)
+		return (int)fd;
+	if (errno == ENOSYS)
+		have_pidfd = 0;
+	/* EMFILE and the like: this child is signalled with kill(). */
+#else
+	(void)pid;
+	have_pidfd = 0;
+#endif
+	return -1;
+}
 
 int
 children_init(struct children *c, size_t cap)
@@ -32,6 +58,11 @@ children_init(struct children *c, size_t cap)
 void
 children_free(struct children *c)
 {
+	size_t	i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->tab[i].pidfd != -1)
+			(void)close(c->tab[i].pidfd);
 	free(c->tab);
 	memset(c, 0, sizeof(*c));
 }
@@ -41,39 +72,70 @@ children_add(struct children *c, pid_t pid, int fd)
 {
 	struct child	*ch;
 
-	if (c->n >= c->cap)
+	if (c->n >= c->cap || pid <= 1)
 		return -1;
 	ch = &c->tab[c->n++];
+	memset(ch, 0, sizeof(*ch));
 	ch->pid = pid;
 	ch->fd = fd;
-	ch->ticket = 0;
-	(void)clock_gettime(CLOCK_MONOTONIC, &ch->start);
+	ch->slot = -1;
+	ch->start_ms = clock_ms();
+	ch->pidfd = pidfd_for(pid);
 	return 0;
+}
+
+struct child *
+children_last(struct children *c)
+{
+	return c->n == 0 ? NULL : &c->tab[c->n - 1];
+}
+
+/* Where pid is in the table: its index, or c->n if it is not ours. */
+static size_t
+children_index(const struct children *c, pid_t pid)
+{
+	size_t	i = 0;
+
+	while (i < c->n && c->tab[i].pid != pid)
+		i++;
+	return i;
+}
+
+struct child *
+children_find(struct children *c, pid_t pid)
+{
+	size_t	i = children_index(c, pid);
+
+	return i < c->n ? &c->tab[i] : NULL;
 }
 
 void
 children_forget_index(struct children *c, size_t i, struct child *out)
 {
+	struct child	*ch;
+
 	if (i >= c->n)
 		fatalx("%s: index %zu of %zu", __func__, i, c->n);
-	if (c->on_forget != NULL)		/* issue #5 */
-		c->on_forget(c->hook_arg, &c->tab[i]);
+	ch = &c->tab[i];
+	if (c->on_forget != NULL)
+		c->on_forget(c->hook_arg, ch);
+	if (ch->pidfd != -1)
+		(void)close(ch->pidfd);
+	ch->pidfd = -1;
 	if (out != NULL)
-		*out = c->tab[i];
-	c->tab[i] = c->tab[--c->n];
+		*out = *ch;
+	*ch = c->tab[--c->n];
 }
 
 int
 children_forget_pid(struct children *c, pid_t pid, struct child *out)
 {
-	size_t	i;
+	size_t	i = children_index(c, pid);
 
-	for (i = 0; i < c->n; i++)
-		if (c->tab[i].pid == pid) {
-			children_forget_index(c, i, out);
-			return 0;
-		}
-	return -1;
+	if (i == c->n)
+		return -1;
+	children_forget_index(c, i, out);
+	return 0;
 }
 
 int
@@ -90,6 +152,14 @@ children_account(struct stats *st, pid_t pid, int status)
 		    "");
 		return 1;
 	}
+	if (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == SPAWN_EXIT_UNCONFINED) {
+		/* spawn.h: it could not be confined, so it did not serve. */
+		st->abnormal++;
+		log_warnx("child %ld exited with status %d: refused to serve "
+		    "unconfined", (long)pid, SPAWN_EXIT_UNCONFINED);
+		return 1;
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		st->abnormal++;
 		log_warnx("child %ld exited with status %d", (long)pid,
@@ -99,31 +169,62 @@ children_account(struct stats *st, pid_t pid, int status)
 	return 0;
 }
 
+/*
+ * The UDP worker is accounted by udp.c (its own restart rules); a stop's
+ * deaths (c->quiet) are counted but not abnormal, and so is a death by
+ * the SIGTERM that retired a worker: one that had not yet put its own
+ * handler in place dies of the default action, which is what was asked,
+ * not a crash (it must not start the crash-loop backoff).
+ */
 size_t
 children_reap(struct children *c, struct stats *st)
 {
-	struct child	 ch;
+	struct child	*ch;
 	pid_t		 pid;
 	int		 status;
 	size_t		 n = 0;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (children_forget_pid(c, pid, &ch) == -1) {
-			/* issue #5: the UDP worker is not in the table. */
-			if (c->on_stray != NULL &&
-			    c->on_stray(c->hook_arg, pid, status)) {
-				n++;
-				continue;
-			}
-			log_debug("reaped unknown child %ld", (long)pid);
-		} else if (ch.fd != -1)
-			(void)close(ch.fd);
-		(void)children_account(st, pid, status);
 		n++;
+		if ((ch = children_find(c, pid)) == NULL) {
+			log_debug("reaped unknown child %ld", (long)pid);
+			(void)children_account(st, pid, status);
+			continue;
+		}
+		ch->have_status = 1;
+		ch->status = status;
+		if (ch->role == ROLE_UDP)
+			ch->abnormal = 0;
+		else if (c->quiet || (ch->retiring && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGTERM)) {
+			/* Asked to go (a stop, a retirement), and went. */
+			st->reaped++;
+			ch->abnormal = 0;
+		} else
+			ch->abnormal = children_account(st, pid, status);
+		if (ch->fd != -1)
+			(void)close(ch->fd);
+		ch->fd = -1;
+		(void)children_forget_pid(c, pid, NULL);
 	}
 	if (pid == -1 && errno != ECHILD && errno != EINTR)
 		log_warn("%s: waitpid", __func__);
 	return n;
+}
+
+int
+children_kill(struct child *ch, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	if (ch->pidfd != -1)
+		return (int)syscall(SYS_pidfd_send_signal, ch->pidfd, sig,
+		    NULL, 0);
+#endif
+	if (ch->pid <= 1) {		/* never kill(-1), kill(0), init */
+		errno = ESRCH;
+		return -1;
+	}
+	return kill(ch->pid, sig);
 }
 
 void
@@ -132,5 +233,16 @@ children_signal(struct children *c, int sig)
 	size_t	i;
 
 	for (i = 0; i < c->n; i++)
-		(void)kill(c->tab[i].pid, sig);
+		(void)children_kill(&c->tab[i], sig);
+}
+
+size_t
+children_count(const struct children *c, enum child_role role)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < c->n; i++)
+		if (c->tab[i].role == role)
+			n++;
+	return n;
 }

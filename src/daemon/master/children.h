@@ -1,12 +1,21 @@
 /*
- * children.h: the fork model's table of live children.
+ * children.h: the master's own table of its children, and the one
+ * waitpid(WNOHANG) loop.
  *
- * Sized once at startup from --max-children (nothing is allocated while
- * serving).  Each entry has the child's pid and, with --reap=ignore, the
- * read end of a pipe whose write end only that child holds: when the
- * kernel reaps the child for us, the pipe reports POLLHUP, which is how
- * the master still counts its children exactly without an exit status.
- * children_reap() is the --reap=waitpid side: the waitpid(WNOHANG) loop.
+ * Everything here comes from the master itself, never from memory a
+ * child can write: the pid is fork()'s return value, the role, the
+ * generation, the start time and the scoreboard slot index are what the
+ * master decided when it forked.  Signals go only to the processes in
+ * this table: through a pidfd where the kernel has pidfd_open(2) (so a
+ * recycled pid can never be hit), else with kill(2), and only for
+ * pid > 1.  Sized once at start (nothing is allocated while serving).
+ *
+ * With --reap=ignore an entry also holds the read end of a pipe whose
+ * write end only that child holds: when the kernel reaps the child, the
+ * pipe reports POLLHUP, which is how the master still counts exactly.
+ * children_reap() is the --reap=waitpid side: every exit status is
+ * collected, accounted (children_account) and the entry forgotten; the
+ * table's on_forget callback sees each entry as it leaves, either way.
  */
 #ifndef ECHOD_CHILDREN_H
 #define ECHOD_CHILDREN_H
@@ -14,35 +23,48 @@
 #include <sys/types.h>
 
 #include <stddef.h>
-#include <time.h>
+#include <stdint.h>
 
 #include "stats.h"
 
+enum child_role {
+	ROLE_CHILD = 0,		/* fork model: one connection */
+	ROLE_WORKER,		/* prefork worker */
+	ROLE_UDP		/* the UDP worker */
+};
+
 struct child {
-	pid_t		pid;
+	pid_t		pid;		/* fork()'s return value */
+	int		pidfd;		/* -1: none, kill() it is */
 	int		fd;		/* --reap=ignore: pipe read end; else -1 */
-	struct timespec	start;
+	enum child_role	role;
+	uint32_t	generation;
+	int64_t		start_ms;	/* clock_ms() at fork */
+	int		slot;		/* scoreboard index, -1: none */
+	int		retiring;	/* SIGTERM sent */
 	int		ticket;		/* limit.h: --per-ip entry, 0: none */
+	/* Filled by children_reap() just before on_forget sees it. */
+	int		have_status;
+	int		status;
+	int		abnormal;
 };
 
 struct children {
 	struct child	*tab;
 	size_t		 cap;
 	size_t		 n;
-	/*
-	 * issue #5: optional hooks, NULL unless the model sets them.
-	 * on_forget sees every child as it leaves the table (either reap
-	 * mode); on_stray sees a waitpid() answer for a pid not in the
-	 * table and returns 1 if it has accounted it (the UDP worker).
-	 */
+	int		 quiet;		/* stopping: deaths are not abnormal */
+	/* Sees every child as it leaves the table (either reap mode). */
 	void		(*on_forget)(void *, struct child *);
-	int		(*on_stray)(void *, pid_t, int);
 	void		*hook_arg;
 };
 
 int	children_init(struct children *, size_t);
 void	children_free(struct children *);
+/* Add a child just forked; its pidfd is opened here.  0, or -1: full. */
 int	children_add(struct children *, pid_t, int);
+struct child *children_last(struct children *);
+struct child *children_find(struct children *, pid_t);
 /* Forget a child; returns 0 and fills *out if it was ours, else -1. */
 int	children_forget_pid(struct children *, pid_t, struct child *);
 void	children_forget_index(struct children *, size_t, struct child *);
@@ -50,6 +72,9 @@ void	children_forget_index(struct children *, size_t, struct child *);
 int	children_account(struct stats *, pid_t, int);
 /* The waitpid(-1, WNOHANG) loop: returns how many were reaped. */
 size_t	children_reap(struct children *, struct stats *);
+/* Signal one child of the table (pidfd, else kill for pid > 1). */
+int	children_kill(struct child *, int);
 void	children_signal(struct children *, int);
+size_t	children_count(const struct children *, enum child_role);
 
 #endif

@@ -2,34 +2,27 @@
  * model_prefork.c: --model=prefork, the default: a pool of workers that
  * each accept and serve one connection at a time.
  *
- * The master never touches a connection.  It forks workers into the
- * scoreboard's slots, reaps them, and sizes the pool with pool.c's rules,
- * woken by the self-pipe (signals), by a worker that took the last spare
- * (the scoreboard's wake pipe), or by pool.c's next deadline.
+ * Only what differs from the fork model lives here: pool sizing and the
+ * workers' bookkeeping.  The master never touches a connection.  It
+ * spawns workers (worker.c) into scoreboard slots it claims by its own
+ * records, and sizes the pool with pool.c's rules, woken by the loop
+ * (master.c) on a signal, on a byte from a worker that took the last
+ * spare (the wake pipe), or at pool.c's next deadline.
  *
- * Accepting: with one stream listener the workers block in accept4(2) on
- * the shared socket; Linux wakes exactly one blocked acceptor per
- * connection, so there is no thundering herd and no lock.  With several
- * listeners each worker has an epoll set with EPOLLEXCLUSIVE on every
- * listener, which keeps the same one-wakeup property (docs/DESIGN.md has
- * the measurements).  A receive timeout on the listener (SO_RCVTIMEO,
- * 1 s) bounds how long a worker can sit in accept4 without checking its
- * stop flag and its parent.
+ * Every count the master acts on is recomputed from its own table of
+ * children each time: for each of its workers it reads that worker's
+ * slot through scoreboard_slot_check(), which says whether the slot
+ * still names that pid with a sane state.  A slot that does not, or a
+ * limit table limits_check()/limits_reaped() call corrupt, makes the
+ * master renew the shared segments: one log line, fresh mappings, every
+ * worker retired (a new generation), service goes on.
  *
- * Workers: SIGTERM sets a flag (no SA_RESTART): an idle worker leaves
- * accept4 at once, a busy one finishes its connection first.  SIGHUP,
- * SIGUSR1, SIGINT, SIGTTIN and SIGTTOU are the master's business and are
- * ignored.  A worker exits after its --max-requests (with jitter).
- *
- * Signals to the master: TERM graceful stop (SIGTERM to every worker,
- * SIGKILL to those still busy when --grace runs out), INT fast stop,
- * HUP new generation (every worker of the old one is retired), USR1
- * status line, TTIN/TTOU floor +1/-1.
+ * Signals (from master.c): HUP new generation (every worker of the old
+ * one retired with SIGTERM: idle ones leave at once, busy ones finish),
+ * TTIN/TTOU floor +1/-1, TERM: SIGTERM to every worker.
  */
 #include "config.h"
 
-#include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -45,536 +38,404 @@
 
 #include "backlog.h"
 #include "children.h"
-#include "harden.h"
+#include "clock.h"
 #include "limit.h"
 #include "log.h"
+#include "master.h"
 #include "pool.h"
 #include "scoreboard.h"
 #include "server.h"
-#include "sig.h"
+#include "spawn.h"
 #include "udp.h"
-
-#define ACCEPT_TIMEOUT_MS	1000
+#include "worker.h"
 
 struct prefork {
 	struct server		*srv;
-	struct scoreboard	 sb;
+	struct master		*m;
+	struct scoreboard	 sb;		/* shared: untrusted */
 	struct pool_ctl		 ctl;
 	struct pool_policy	 pol;
 	struct pool_decision	 dec;
 	int			 wake[2];
-	uint32_t		 generation;
-	int			 stopping;	/* 0, SIGTERM or SIGINT */
-	long long		 deadline;
+	size_t			 wake_pfd;
 	uint64_t		 served_gone;	/* by workers already reaped */
-	int			 one_listener;	/* blocking accept4 */
+	struct worker_args	 wargs;		/* the workers' copy */
 	int			 last_total, last_idle, last_busy;
-	struct udpw		 udp;		/* issue #5: the UDP worker */
+	const char		*corrupt;	/* why, or NULL */
+	int64_t			 next_check;	/* limits_check() due */
 };
 
-static volatile sig_atomic_t worker_stop;
+/* Counted from the master's own table, each time (never accumulated). */
+struct pool_counts {
+	int	alive;		/* every worker in the table */
+	int	active;		/* not being retired */
+	int	idle;		/* active and idle or starting */
+	int	busy;
+	uint64_t served;
+};
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- the worker ---------------------------------------------------- */
-
-static void
-worker_catch(int sig)
-{
-	(void)sig;
-	worker_stop = 1;
-}
-
-static void
-worker_signals(void)
-{
-	struct sigaction	sa;
-	static const int	ignored[] = {
-		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU
-	};
-	size_t			i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = worker_catch;
-	sa.sa_flags = 0;		/* no SA_RESTART: leave accept4 */
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		(void)sigaction(ignored[i], &sa, NULL);
-}
-
-#ifdef ECHOD_TEST_HOOKS
-/* Tests make new workers crash while this file exists: a crash loop. */
-static void
-worker_test_crash(void)
-{
-	const char	*f = getenv("ECHOD_TEST_CRASH_FILE");
-	struct rlimit	 nocore = { 0, 0 };
-
-	if (f != NULL && access(f, F_OK) == 0) {
-		(void)setrlimit(RLIMIT_CORE, &nocore);
-		abort();
-	}
-}
-#endif
-
-static int
-worker_epoll(const struct server *srv)
-{
-	struct epoll_event	ev;
-	size_t			i;
-	int			ep;
-
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		return -1;
-	for (i = 0; i < srv->nls; i++) {
-		if (srv->ls[i].fd == -1 || srv->ls[i].socktype != SOCK_STREAM)
-			continue;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-		ev.data.fd = srv->ls[i].fd;
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, srv->ls[i].fd, &ev) == -1) {
-			(void)close(ep);
-			return -1;
-		}
-	}
-	return ep;
-}
-
-/* One connection, or -1 (errno) when there is nothing to serve now. */
-static int
-worker_accept(struct prefork *pf, int ep, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct epoll_event	ev;
-	int			n;
-
-	if (pf->one_listener) {
-		size_t i;
-
-		for (i = 0; i < pf->srv->nls; i++)
-			if (pf->srv->ls[i].socktype == SOCK_STREAM)
-				return accept4(pf->srv->ls[i].fd,
-				    (struct sockaddr *)ss, len, SOCK_CLOEXEC);
-		errno = EBADF;
-		return -1;
-	}
-	n = epoll_wait(ep, &ev, 1, ACCEPT_TIMEOUT_MS);
-	if (n <= 0) {
-		if (n == 0)
-			errno = EAGAIN;
-		return -1;
-	}
-	return accept4(ev.data.fd, (struct sockaddr *)ss, len,
-	    SOCK_CLOEXEC | SOCK_NONBLOCK);
-}
-
-static void __attribute__((noreturn))
-worker_main(struct prefork *pf, struct slot *me)
-{
-	struct server		*srv = pf->srv;
-	struct sockaddr_storage	 ss;
-	socklen_t		 len;
-	long long		 limit;
-	int			 ep = -1, conn, emfile_logged = 0;
-
-#ifdef ECHOD_TEST_HOOKS
-	worker_test_crash();		/* before seccomp: it needs setrlimit */
-#endif
-	/* What needs syscalls the seccomp filter forbids comes first. */
-	if (!pf->one_listener && (ep = worker_epoll(srv)) == -1) {
-		log_warn("worker: epoll");
-		_exit(2);
-	}
-	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
-	if (ep != -1)
-		harden_keep_fd(ep);
-	harden_keep_fd(pf->wake[1]);	/* issue #5: the rest is closed */
-	child_init(srv, CHILD_WORKER);
-	(void)close(pf->wake[0]);
-	worker_signals();
-	setproctitle("worker idle");
-	slot_set_state(&pf->sb, me, SLOT_IDLE);
-
-	while (!worker_stop && getppid() == srv->master_pid) {
-		len = sizeof(ss);
-		if ((conn = worker_accept(pf, ep, &ss, &len)) == -1) {
-			switch (errno) {
-			case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-			case EWOULDBLOCK:
-#endif
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
-			case EPERM:
-				continue;
-			case EMFILE:
-			case ENFILE:
-			case ENOBUFS:
-			case ENOMEM: {
-				/* Out of fds: pause rather than spin. */
-				struct timespec pause = { 0, 100000000 };
-
-				if (!emfile_logged)
-					log_warn("worker: accept");
-				emfile_logged = 1;
-				(void)nanosleep(&pause, NULL);
-				continue;
-			}
-			default:
-				log_warn("worker: accept");
-				_exit(2);
-			}
-		}
-		emfile_logged = 0;
-		/*
-		 * issue #5: --per-ip/--rate through the shared table; the
-		 * ticket lands in our slot under its lock, so the master
-		 * can release it if we die mid-connection.
-		 */
-		if (limits_admit(srv, (struct sockaddr *)&ss, len,
-		    &me->lim_ticket) == -1) {
-			(void)close(conn);
-			continue;
-		}
-		slot_set_state(&pf->sb, me, SLOT_BUSY);
-		(void)addr_ntop((struct sockaddr *)&ss, len, me->peer,
-		    sizeof(me->peer));
-		setproctitle("worker %s", me->peer);
-		conn_serve(srv, conn);
-		limits_release(srv, &me->lim_ticket);
-		me->served++;
-		if (limit > 0 && (long long)me->served >= limit)
-			break;
-		slot_set_state(&pf->sb, me, SLOT_IDLE);
-		setproctitle("worker idle");
-	}
-	slot_set_state(&pf->sb, me, SLOT_EXITING);
-	_exit(0);
-}
 
 /* ---- the master ---------------------------------------------------- */
 
-static void
-master_title(struct prefork *pf, int total, int idle, int busy)
+static struct prefork	pfs;
+
+/*
+ * A worker's slot as the master may believe it: 1 and *state if the
+ * slot still names this worker with a state a live worker can have; 0
+ * for a worker of thrown-away segments (no slot); -1 if the slot is
+ * corrupt (a pid or a state no worker of ours should have written).
+ */
+static int
+slot_read(struct prefork *pf, const struct child *ch, int *state,
+    uint64_t *served)
 {
-	setproctitle("master prefork %d idle %d busy%s", idle, busy,
-	    pf->stopping ? " stopping" : "");
-	(void)total;
+	if (ch->slot < 0)
+		return 0;
+	if (scoreboard_slot_check(&pf->sb, (size_t)ch->slot, ch->pid,
+	    state) == -1)
+		return -1;
+	if (served != NULL)
+		*served = scoreboard_slot_served(&pf->sb, (size_t)ch->slot);
+	return 1;
 }
 
 static void
-master_counts(struct prefork *pf, int *active, int *idle, int *alive)
+pool_count(struct prefork *pf, struct pool_counts *c)
 {
-	size_t	i;
-	int	busy;
-
-	scoreboard_count(&pf->sb, alive, idle, &busy);
-	*active = 0;
-	for (i = 0; i < pf->sb.nslots; i++)
-		if (pf->sb.slot[i].pid != 0 && !pf->sb.slot[i].retiring)
-			(*active)++;
-}
-
-static void
-master_status(struct prefork *pf, int force)
-{
-	struct server	*srv = pf->srv;
+	struct children	*k = &pf->m->kids;
 	size_t		 i;
-	int		 total, idle, busy;
-	uint64_t	 served = pf->served_gone;
+	uint64_t	 served;
+	int		 st;
 
-	scoreboard_count(&pf->sb, &total, &idle, &busy);
-	for (i = 0; i < pf->sb.nslots; i++)
-		if (pf->sb.slot[i].pid != 0)
-			served += pf->sb.slot[i].served;
-	srv->st.workers = total;
-	srv->st.idle = idle;
-	srv->st.busy = busy;
-	srv->st.open = busy;
-	srv->st.served = served;
-	srv->st.backoff_ms = (long)pf->ctl.backoff_ms;
-	limits_fold(srv, &srv->st);		/* issue #5 */
-	if (force || total != pf->last_total || idle != pf->last_idle ||
-	    busy != pf->last_busy) {
-		pf->last_total = total;
-		pf->last_idle = idle;
-		pf->last_busy = busy;
-		master_title(pf, total, idle, busy);
-		if (srv->on_status != NULL)
-			srv->on_status(srv);
+	memset(c, 0, sizeof(*c));
+	c->served = pf->served_gone;
+	for (i = 0; i < k->n; i++) {
+		struct child *ch = &k->tab[i];
+
+		if (ch->role != ROLE_WORKER)
+			continue;
+		c->alive++;
+		c->active += !ch->retiring;
+		switch (slot_read(pf, ch, &st, &served)) {
+		case -1:
+			pf->corrupt = "a slot names another process";
+			c->busy++;
+			continue;
+		case 0:
+			c->busy++;	/* old segments: may be serving */
+			continue;
+		}
+		c->served += served;
+		if (st == SLOT_BUSY)
+			c->busy++;
+		else if (!ch->retiring && st != SLOT_EXITING)
+			c->idle++;
+	}
+}
+
+static void
+prefork_counts(struct master *m, int force)
+{
+	struct prefork		*pf = m->priv;
+	struct stats		*st = &m->srv->st;
+	struct pool_counts	 c;
+
+	pool_count(pf, &c);
+	st->workers = c.alive;
+	st->idle = c.idle;
+	st->busy = c.busy;
+	st->open = c.busy;
+	st->served = c.served;
+	st->backoff_ms = (long)(pf->ctl.backoff_ms > m->fork_backoff ?
+	    pf->ctl.backoff_ms : m->fork_backoff);
+	if (force || c.alive != pf->last_total || c.idle != pf->last_idle ||
+	    c.busy != pf->last_busy) {
+		pf->last_total = c.alive;
+		pf->last_idle = c.idle;
+		pf->last_busy = c.busy;
+		setproctitle("master prefork %d idle %d busy%s", c.idle,
+		    c.busy, m->stopping ? " stopping" : "");
+		m->counts_changed = 1;
 	}
 }
 
 static int
 spawn_worker(struct prefork *pf)
 {
-	struct slot	*s;
-	pid_t		 pid;
+	struct master		*m = pf->m;
+	struct serve_spec	 spec;
+	struct child		*ch;
+	pid_t			 pid;
+	ssize_t			 idx;
 
-	if ((s = scoreboard_free_slot(&pf->sb)) == NULL)
+	/* A slot free by the master's own records (scoreboard.h). */
+	if ((idx = scoreboard_claim(&pf->sb, m->generation)) == -1)
 		fatalx("%s: scoreboard full", __func__);
-	memset(s, 0, sizeof(*s));
-	s->state = SLOT_STARTING;
-	s->generation = pf->generation;
-	s->start_ms = now_ms();
-	(void)__atomic_add_fetch(&pf->sb.hdr->idle, 1, __ATOMIC_RELAXED);
-	switch (pid = fork()) {
-	case -1:
-		pf->srv->st.fork_failed++;
-		s->state = SLOT_FREE;
-		(void)__atomic_sub_fetch(&pf->sb.hdr->idle, 1,
-		    __ATOMIC_RELAXED);
-		if (pool_spawn_failed(&pf->ctl, now_ms()))
-			log_warn("fork: respawn backoff %lld ms",
-			    pf->ctl.backoff_ms);
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_WORKER;
+	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
+	spec.serve = worker_serve;
+	spec.arg = &pf->wargs;
+	spec.ctx = &pf->sb.slot[idx];
+	if ((pid = spawn_serving(m->srv, &spec)) == -1) {
+		scoreboard_vacate(&pf->sb, (size_t)idx);
+		master_fork_failed(m, "fork: respawn backoff");
 		return -1;
-	case 0:
-		s->pid = getpid();
-		worker_main(pf, s);
-		/* NOTREACHED */
-	default:
-		break;
 	}
-	s->pid = pid;
+	scoreboard_assign(&pf->sb, (size_t)idx, pid);
+	ch = master_spawned(m, pid, ROLE_WORKER, -1);
+	ch->slot = (int)idx;
+	master_fork_ok(m);
 	return 0;
 }
 
 static void
-retire(struct slot *s)
+retire(struct child *ch)
 {
-	s->retiring = 1;
-	(void)kill(s->pid, SIGTERM);
+	ch->retiring = 1;
+	(void)children_kill(ch, SIGTERM);
 }
 
+/* Newest idle first: old workers have warm caches and no jitter debt. */
 static int
 retire_idle(struct prefork *pf, int n)
 {
-	size_t	i;
-	int	done = 0;
+	struct children	*k = &pf->m->kids;
+	struct child	*pick;
+	size_t		 i;
+	int		 done, st;
 
-	/* Newest first: old workers have warm caches and no jitter debt. */
-	for (i = pf->sb.nslots; i > 0 && done < n; i--) {
-		struct slot *s = &pf->sb.slot[i - 1];
+	for (done = 0; done < n; done++) {
+		pick = NULL;
+		for (i = 0; i < k->n; i++) {
+			struct child *ch = &k->tab[i];
 
-		if (s->pid != 0 && !s->retiring && s->state == SLOT_IDLE) {
-			retire(s);
-			done++;
+			if (ch->role != ROLE_WORKER || ch->retiring ||
+			    slot_read(pf, ch, &st, NULL) != 1 ||
+			    st != SLOT_IDLE)
+				continue;
+			if (pick == NULL || ch->start_ms > pick->start_ms)
+				pick = ch;
 		}
+		if (pick == NULL)
+			break;
+		retire(pick);
 	}
 	return done;
+}
+
+/* Crash-loop backoff ends once a worker has lived long enough. */
+static void
+backoff_check(struct prefork *pf, int64_t now)
+{
+	struct children	*k = &pf->m->kids;
+	size_t		 i;
+	int		 st;
+
+	if (pf->ctl.backoff_ms == 0)
+		return;
+	for (i = 0; i < k->n; i++) {
+		struct child *ch = &k->tab[i];
+
+		if (ch->role != ROLE_WORKER ||
+		    slot_read(pf, ch, &st, NULL) != 1 || st == SLOT_STARTING)
+			continue;
+		if (now - ch->start_ms >= POOL_EARLY_DEATH_MS) {
+			if (pool_worker_lived(&pf->ctl))
+				log_info("workers live again: respawn backoff "
+				    "over");
+			return;
+		}
+		/* Look again the moment it has proven itself. */
+		if (ch->start_ms + POOL_EARLY_DEATH_MS < pf->dec.wake_ms)
+			pf->dec.wake_ms = ch->start_ms + POOL_EARLY_DEATH_MS;
+	}
 }
 
 static void
 maintain(struct prefork *pf)
 {
-	int		active, idle, alive, i;
-	long long	now = now_ms();
+	struct master		*m = pf->m;
+	struct pool_counts	 c;
+	int64_t			 now = clock_ms();
+	int			 i;
 
-	if (pf->stopping)
+	if (m->stopping)
 		return;
-	master_counts(pf, &active, &idle, &alive);
+	pool_count(pf, &c);
 	/* issue #10: the listen queue's length feeds the burst rule. */
-	pool_decide(&pf->ctl, &pf->pol, active, idle, alive,
+	pool_decide(&pf->ctl, &pf->pol, c.active, c.idle, c.alive,
 	    backlog_queued(pf->srv->ls, pf->srv->nls), now, &pf->dec);
+	if (master_paused(m, now)) {		/* fork failed: wait */
+		pf->dec.spawn = 0;
+		if (m->paused_until < pf->dec.wake_ms)
+			pf->dec.wake_ms = m->paused_until;
+	}
 	for (i = 0; i < pf->dec.spawn; i++)
 		if (spawn_worker(pf) == -1)
 			break;
 	if (pf->dec.retire > 0)
 		(void)retire_idle(pf, pf->dec.retire);
 	/* Growing or not short any more: let workers wake us again. */
-	if (pf->dec.spawn > 0 || idle >= pf->pol.min_spare)
+	if (pf->dec.spawn > 0 || c.idle >= pf->pol.min_spare)
 		pf->sb.hdr->wake_pending = 0;
-	/* A worker alive long enough ends a crash-loop backoff. */
-	if (pf->ctl.backoff_ms > 0) {
-		size_t k;
-
-		for (k = 0; k < pf->sb.nslots; k++) {
-			struct slot *s = &pf->sb.slot[k];
-
-			if (s->pid == 0 || s->state == SLOT_STARTING)
-				continue;
-			if (now - s->start_ms >= POOL_EARLY_DEATH_MS) {
-				if (pool_worker_lived(&pf->ctl))
-					log_info("workers live again: "
-					    "respawn backoff over");
-				break;
-			}
-			/* Look again the moment it has proven itself. */
-			if (s->start_ms + POOL_EARLY_DEATH_MS < pf->dec.wake_ms)
-				pf->dec.wake_ms = s->start_ms +
-				    POOL_EARLY_DEATH_MS;
-		}
-	}
+	backoff_check(pf, now);
 }
 
-static void
-reap(struct prefork *pf)
+/*
+ * Shared state found corrupt: log it once, throw the segments away,
+ * make fresh ones, replace every worker (one new generation), go on.
+ * Workers of the old segments keep their mapping until they leave; the
+ * master no longer reads it (their slot is forgotten: -1).
+ */
+/*
+ * A new generation: retire every worker of an older one (detach: and
+ * forget their slots, which are in segments being thrown away).
+ */
+static int
+retire_older(struct master *m, int detach)
 {
-	struct server	*srv = pf->srv;
-	struct slot	*s;
-	pid_t		 pid;
-	int		 status, abnormal;
-	long long	 now = now_ms();
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (udpw_reaped(srv, &pf->udp, pid, status, now))
-			continue;		/* issue #5 */
-		if ((s = scoreboard_find(&pf->sb, pid)) == NULL) {
-			log_debug("reaped unknown child %ld", (long)pid);
-			srv->st.reaped++;
-			continue;
-		}
-		if (pf->stopping) {
-			srv->st.reaped++;
-			abnormal = 0;
-		} else
-			abnormal = children_account(&srv->st, pid, status);
-		/* Died without saying it stopped being idle. */
-		if (s->state == SLOT_STARTING || s->state == SLOT_IDLE)
-			(void)__atomic_sub_fetch(&pf->sb.hdr->idle, 1,
-			    __ATOMIC_RELAXED);
-		pf->served_gone += s->served;
-		/* issue #5: died holding a --per-ip count: give it back. */
-		limits_release(srv, &s->lim_ticket);
-		if (!pf->stopping && pool_worker_exited(&pf->ctl, abnormal,
-		    now - s->start_ms, now)) {
-			if (pf->ctl.backoff_ms > 0)
-				log_warnx("workers die right after start: "
-				    "respawn backoff %lld ms",
-				    pf->ctl.backoff_ms);
-			else
-				log_info("respawn backoff over");
-		}
-		memset(s, 0, sizeof(*s));
-	}
-	if (pid == -1 && errno != ECHILD && errno != EINTR)
-		log_warn("%s: waitpid", __func__);
-}
-
-static void
-signal_all(struct prefork *pf, int sig)
-{
-	size_t	i;
-
-	for (i = 0; i < pf->sb.nslots; i++)
-		if (pf->sb.slot[i].pid != 0) {
-			if (sig == SIGTERM)
-				pf->sb.slot[i].retiring = 1;
-			(void)kill(pf->sb.slot[i].pid, sig);
-		}
-}
-
-static void
-stop_begin(struct prefork *pf, int how)
-{
-	struct server	*srv = pf->srv;
-
-	if (pf->stopping == SIGINT || pf->stopping == how)
-		return;
-	if (pf->stopping == 0) {
-		if (srv->on_stopping != NULL)
-			srv->on_stopping(srv);
-		/* Workers hold the listeners too; they stop on SIGTERM. */
-		listeners_close(srv->ls, srv->nls, 1);
-	}
-	pf->stopping = how;
-	if (how == SIGTERM) {
-		log_info("graceful stop: %d busy, grace %ds",
-		    pf->last_busy, srv->opt->grace);
-		pf->deadline = now_ms() + (long long)srv->opt->grace * 1000;
-		signal_all(pf, SIGTERM);
-	} else {
-		log_info("fast stop");
-		signal_all(pf, SIGKILL);
-	}
-	udpw_signal(&pf->udp, how == SIGTERM ? SIGTERM : SIGKILL);
-	master_status(pf, 1);
-}
-
-static void
-restart_workers(struct prefork *pf)
-{
-	struct server	*srv = pf->srv;
+	struct children	*k = &m->kids;
 	size_t		 i;
 	int		 n = 0;
 
-	if (srv->on_reload != NULL)
-		srv->on_reload(srv, 1);
-	log_reopen();
-	pf->generation++;
-	for (i = 0; i < pf->sb.nslots; i++) {
-		struct slot *s = &pf->sb.slot[i];
+	m->generation++;
+	for (i = 0; i < k->n; i++) {
+		struct child *ch = &k->tab[i];
 
-		if (s->pid != 0 && s->generation != pf->generation &&
-		    !s->retiring) {
-			retire(s);
+		if (ch->role != ROLE_WORKER)
+			continue;
+		if (detach)
+			ch->slot = -1;
+		if (!ch->retiring && ch->generation != m->generation) {
+			retire(ch);
 			n++;
 		}
 	}
-	log_info("SIGHUP: generation %u, replacing %d workers",
-	    pf->generation, n);
-	/* Replacements start now; the old ones leave as they finish. */
-	maintain(pf);
-	if (srv->on_reload != NULL)
-		srv->on_reload(srv, 0);
+	return n;
 }
 
 static void
-handle_signals(struct prefork *pf)
+renew_shared(struct prefork *pf)
 {
-	struct server	*srv = pf->srv;
-	char		 line[1024];
+	struct master	*m = pf->m;
+	int		 n;
 
-	if (sig_got_chld) {
-		sig_got_chld = 0;
-		reap(pf);
+	log_warnx("shared memory corrupt (%s): new segments, replacing "
+	    "every worker", pf->corrupt);
+	pf->corrupt = NULL;
+	n = retire_older(m, 1);
+	if (scoreboard_renew(&pf->sb) == -1)
+		log_warn("scoreboard: the old one is kept");
+	if (limits_renew(m->srv) == -1)
+		log_warnx("limits: new segments could not be made, the old "
+		    "ones are kept");
+	log_info("generation %u, replacing %d workers", m->generation, n);
+	maintain(pf);
+}
+
+/* A worker leaves the table (reaped): settle its slot. */
+static void
+prefork_forget(struct master *m, struct child *ch)
+{
+	struct prefork	*pf = m->priv;
+	int64_t		 now = clock_ms();
+	uint64_t	 served;
+	int		 st;
+
+	if (!m->stopping && pool_worker_exited(&pf->ctl, ch->abnormal,
+	    now - ch->start_ms, now)) {
+		if (pf->ctl.backoff_ms > 0)
+			log_warnx("workers die right after start: respawn "
+			    "backoff %lld ms", pf->ctl.backoff_ms);
+		else
+			log_info("respawn backoff over");
 	}
-	if (sig_got_int) {
-		sig_got_int = 0;
-		stop_begin(pf, SIGINT);
+	switch (slot_read(pf, ch, &st, &served)) {
+	case 0:
+		return;		/* old segments: nothing of ours to settle */
+	case -1:
+		pf->corrupt = "a reaped worker's slot names another process";
+		scoreboard_vacate(&pf->sb, (size_t)ch->slot);
+		return;
 	}
-	if (sig_got_term) {
-		sig_got_term = 0;
-		stop_begin(pf, SIGTERM);
-	}
-	if (sig_got_hup) {
-		sig_got_hup = 0;
-		if (!pf->stopping)
-			restart_workers(pf);
-	}
-	if (sig_got_ttin) {
-		sig_got_ttin = 0;
+	pf->served_gone += served;
+	/* Died holding a --per-ip count: give it back (checked there). */
+	if (limits_reaped(m->srv, ch->pid,
+	    scoreboard_slot_ticket(&pf->sb, (size_t)ch->slot)) == -1)
+		pf->corrupt = "the limit table";
+	scoreboard_vacate(&pf->sb, (size_t)ch->slot);
+}
+
+static void
+prefork_reload(struct master *m)
+{
+	struct prefork	*pf = m->priv;
+	int		 n = retire_older(m, 0);
+
+	log_info("SIGHUP: generation %u, replacing %d workers",
+	    m->generation, n);
+	/* Replacements start now; the old ones leave as they finish. */
+	maintain(pf);
+}
+
+static void
+prefork_resize(struct master *m, int delta)
+{
+	struct prefork		*pf = m->priv;
+	struct pool_counts	 c;
+
+	if (delta > 0) {
 		if (pf->pol.floor < pf->pol.max_children)
 			pf->pol.floor++;
 		log_info("SIGTTIN: workers %d", pf->pol.floor);
+		return;
 	}
-	if (sig_got_ttou) {
-		int active, idle, alive;
+	if (pf->pol.floor > 1)
+		pf->pol.floor--;
+	pool_count(pf, &c);
+	if (c.active > pf->pol.floor)
+		(void)retire_idle(pf, 1);
+	log_info("SIGTTOU: workers %d", pf->pol.floor);
+}
 
-		sig_got_ttou = 0;
-		if (pf->pol.floor > 1)
-			pf->pol.floor--;
-		master_counts(pf, &active, &idle, &alive);
-		if (active > pf->pol.floor && !pf->stopping)
-			(void)retire_idle(pf, 1);
-		log_info("SIGTTOU: workers %d", pf->pol.floor);
+static void
+prefork_stop(struct master *m, int how)
+{
+	/* Deaths from here on are the stop's doing, not crashes. */
+	m->kids.quiet = 1;
+	/* Idle workers leave accept4 at once, busy ones finish first. */
+	if (how == SIGTERM)
+		master_signal_role(m, ROLE_WORKER, SIGTERM);
+}
+
+static int
+prefork_prepare(struct master *m, int64_t now)
+{
+	struct prefork	*pf = m->priv;
+
+	pf->wake_pfd = master_pfd_add(m, pf->wake[0], POLLIN);
+	return clock_until(pf->dec.wake_ms, now);
+}
+
+static void
+prefork_polled(struct master *m, int n)
+{
+	struct prefork	*pf = m->priv;
+	char		 buf[64];
+	int64_t		 now = clock_ms();
+
+	if (n > 0 && (m->pfd[pf->wake_pfd].revents & POLLIN))
+		while (read(pf->wake[0], buf, sizeof(buf)) > 0)
+			;
+	if (now >= pf->next_check) {
+		pf->next_check = now + 1000;
+		if (limits_check(m->srv) == -1 && pf->corrupt == NULL)
+			pf->corrupt = "the limit table";
 	}
-	if (sig_got_usr1) {
-		sig_got_usr1 = 0;
-		master_status(pf, 0);
-		(void)stats_format(&srv->st, "prefork", line, sizeof(line));
-		log_notice("%s", line);
-	}
+	if (pf->corrupt != NULL)
+		renew_shared(pf);
+	maintain(pf);
 }
 
 /*
@@ -585,7 +446,7 @@ static void
 listeners_prepare(struct prefork *pf)
 {
 	struct server	*srv = pf->srv;
-	struct timeval	 tv = { ACCEPT_TIMEOUT_MS / 1000, 0 };
+	struct timeval	 tv = { WORKER_ACCEPT_TIMEOUT_MS / 1000, 0 };
 	size_t		 i, nstream = 0, which = 0;
 	int		 fl;
 
@@ -596,7 +457,7 @@ listeners_prepare(struct prefork *pf)
 		}
 	if (nstream != 1)
 		return;
-	pf->one_listener = 1;
+	pf->wargs.one_listener = 1;
 	if ((fl = fcntl(srv->ls[which].fd, F_GETFL)) == -1 ||
 	    fcntl(srv->ls[which].fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		fatal("fcntl");
@@ -605,96 +466,59 @@ listeners_prepare(struct prefork *pf)
 		fatal("setsockopt SO_RCVTIMEO");
 }
 
+static void
+prefork_start(struct master *m)
+{
+	struct prefork	*pf = m->priv;
+	struct server	*srv = m->srv;
+
+	pf->srv = srv;
+	pf->m = m;
+	pf->wargs.srv = srv;
+	pf->wargs.sb = &pf->sb;
+	pf->pol.floor = srv->opt->workers;
+	pf->pol.min_spare = srv->opt->min_spare;
+	pf->pol.max_spare = srv->opt->max_spare;
+	pf->pol.max_children = srv->opt->max_children;
+	pool_init(&pf->ctl);
+	if (scoreboard_create(&pf->sb, (size_t)srv->opt->max_children) == -1)
+		fatal("scoreboard");
+	if (pipe2(pf->wake, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
+	scoreboard_set_wake(&pf->sb, pf->wake[1], srv->opt->min_spare);
+	listeners_prepare(pf);
+	maintain(pf);
+}
+
+static void
+prefork_announce(struct master *m)
+{
+	const struct options	*o = m->srv->opt;
+
+	log_info("serving: model=prefork workers=%d min-spare=%d "
+	    "max-spare=%d max-children=%d", o->workers, o->min_spare,
+	    o->max_spare, o->max_children);
+}
+
+static void
+prefork_finish(struct master *m)
+{
+	struct prefork	*pf = m->priv;
+
+	(void)close(pf->wake[0]);
+	(void)close(pf->wake[1]);
+	scoreboard_destroy(&pf->sb);
+}
+
+static const struct master_model prefork_model = {
+	"prefork", prefork_start, prefork_announce, prefork_prepare,
+	prefork_polled, prefork_forget, prefork_counts, prefork_reload,
+	prefork_resize, prefork_stop, prefork_finish
+};
+
 int
 model_prefork_run(struct server *srv)
 {
-	struct prefork	 pf;
-	struct pollfd	 pfd[2];
-	long long	 t, wake;
-	int		 n, timeout, active, idle, alive;
-
-	memset(&pf, 0, sizeof(pf));
-	pf.srv = srv;
-	pf.pol.floor = srv->opt->workers;
-	pf.pol.min_spare = srv->opt->min_spare;
-	pf.pol.max_spare = srv->opt->max_spare;
-	pf.pol.max_children = srv->opt->max_children;
-	pool_init(&pf.ctl);
-	if (scoreboard_create(&pf.sb, (size_t)srv->opt->max_children) == -1)
-		fatal("scoreboard");
-	if (pipe2(pf.wake, O_NONBLOCK | O_CLOEXEC) == -1)
-		fatal("pipe2");
-	pf.sb.hdr->wake_fd = pf.wake[1];
-	pf.sb.hdr->min_spare = srv->opt->min_spare;
-	listeners_prepare(&pf);
-	(void)sig_init(0);
-	/* issue #5: limits, shared counters, the UDP worker */
-	if (limits_setup(srv) == -1)
-		fatal("limits");
-	udpw_init(&pf.udp);
-
-	maintain(&pf);
-	master_status(&pf, 1);
-	if (srv->on_ready != NULL)
-		srv->on_ready(srv);
-	log_info("serving: model=prefork workers=%d min-spare=%d "
-	    "max-spare=%d max-children=%d", srv->opt->workers,
-	    srv->opt->min_spare, srv->opt->max_spare,
-	    srv->opt->max_children);
-
-	for (;;) {
-		master_counts(&pf, &active, &idle, &alive);
-		if (pf.stopping && alive == 0 && pf.udp.pid == 0)
-			break;
-		t = now_ms();
-		timeout = -1;
-		if (pf.stopping == SIGTERM) {
-			if (t >= pf.deadline) {
-				log_info("grace over: killing %d busy workers",
-				    alive);
-				signal_all(&pf, SIGKILL);
-				udpw_signal(&pf.udp, SIGKILL);
-				pf.stopping = SIGINT;
-			} else
-				timeout = (int)(pf.deadline - t);
-		} else if (!pf.stopping) {
-			int ut;
-
-			wake = pf.dec.wake_ms;
-			timeout = wake > t ? (int)(wake - t) : 0;
-			/* issue #5: (re)start the UDP worker when due. */
-			ut = udpw_maintain(srv, &pf.udp, 0, t);
-			if (ut >= 0 && ut < timeout)
-				timeout = ut;
-		}
-		pfd[0].fd = sig_pipe_fd();
-		pfd[0].events = POLLIN;
-		pfd[1].fd = pf.wake[0];
-		pfd[1].events = POLLIN;
-		/* svc hooks: notify STATUS and watchdog ticks. */
-		timeout = server_tick_timeout(srv, timeout);
-		n = poll(pfd, 2, timeout);
-		if (n == -1 && errno != EINTR)
-			fatal("poll");
-		if (n > 0 && (pfd[0].revents & POLLIN))
-			sig_drain();
-		if (n > 0 && (pfd[1].revents & POLLIN)) {
-			char buf[64];
-
-			while (read(pf.wake[0], buf, sizeof(buf)) > 0)
-				;
-		}
-		handle_signals(&pf);
-		maintain(&pf);
-		master_status(&pf, 0);
-	}
-	limits_fold(srv, &srv->st);
-	log_info("stopped: served=%llu reaped=%llu abnormal=%llu",
-	    (unsigned long long)srv->st.served,
-	    (unsigned long long)srv->st.reaped,
-	    (unsigned long long)srv->st.abnormal);
-	(void)close(pf.wake[0]);
-	(void)close(pf.wake[1]);
-	scoreboard_destroy(&pf.sb);
-	return 0;
+	memset(&pfs, 0, sizeof(pfs));
+	return master_run(srv, &prefork_model, &pfs);
 }

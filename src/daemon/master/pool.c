@@ -36,16 +36,27 @@ min3(int a, int b, int c)
 	return m < c ? m : c;
 }
 
+/*
+ * The one backoff formula: 100 ms after the first failure in a row,
+ * doubling with each further one, up to max.  Crash loops cap it at
+ * POOL_BACKOFF_MAX_MS, failed forks at FORK_BACKOFF_MAX_MS (master.h).
+ */
 long long
-pool_backoff_for(int crashes)
+pool_backoff_cap(int failures, long long max)
 {
 	long long	ms = POOL_BACKOFF_MIN_MS;
 
-	if (crashes <= 0)
+	if (failures <= 0)
 		return 0;
-	while (--crashes > 0 && ms < POOL_BACKOFF_MAX_MS)
+	while (--failures > 0 && ms < max)
 		ms *= 2;
-	return ms > POOL_BACKOFF_MAX_MS ? POOL_BACKOFF_MAX_MS : ms;
+	return ms > max ? max : ms;
+}
+
+long long
+pool_backoff_for(int crashes)
+{
+	return pool_backoff_cap(crashes, POOL_BACKOFF_MAX_MS);
 }
 
 /*

@@ -63,6 +63,7 @@ int		pool_worker_exited(struct pool_ctl *, int, long long,
 int		pool_spawn_failed(struct pool_ctl *, long long);
 int		pool_worker_lived(struct pool_ctl *);
 long long	pool_backoff_for(int);
+long long	pool_backoff_cap(int, long long);
 long long	pool_jitter_limit(long long, unsigned int);
 
 #endif

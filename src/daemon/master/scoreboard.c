@@ -6,19 +6,17 @@
 #include <sys/mman.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "scoreboard.h"
 
-int
-scoreboard_create(struct scoreboard *sb, size_t nslots)
+static int
+map_board(struct scoreboard *sb)
 {
 	void	*p;
 
-	memset(sb, 0, sizeof(*sb));
-	sb->maplen = sizeof(struct scoreboard_hdr) + nslots *
-	    sizeof(struct slot);
 	p = mmap(NULL, sb->maplen, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -27,6 +25,28 @@ scoreboard_create(struct scoreboard *sb, size_t nslots)
 	sb->hdr = p;
 	sb->hdr->wake_fd = -1;
 	sb->slot = (struct slot *)(sb->hdr + 1);
+	return 0;
+}
+
+int
+scoreboard_create(struct scoreboard *sb, size_t nslots)
+{
+	memset(sb, 0, sizeof(*sb));
+	sb->wake_fd = -1;
+	if (nslots == 0 || nslots > (1u << 20)) {
+		errno = EINVAL;
+		return -1;
+	}
+	sb->maplen = sizeof(struct scoreboard_hdr) + nslots *
+	    sizeof(struct slot);
+	/* The master's record, made before serving. */
+	if ((sb->owner = calloc(nslots, sizeof(*sb->owner))) == NULL)
+		return -1;
+	if (map_board(sb) == -1) {
+		free(sb->owner);
+		sb->owner = NULL;
+		return -1;
+	}
 	sb->nslots = nslots;
 	return 0;
 }
@@ -36,8 +56,118 @@ scoreboard_destroy(struct scoreboard *sb)
 {
 	if (sb->hdr != NULL)
 		(void)munmap(sb->hdr, sb->maplen);
+	free(sb->owner);
 	memset(sb, 0, sizeof(*sb));
+	sb->wake_fd = -1;
 }
+
+void
+scoreboard_set_wake(struct scoreboard *sb, int fd, int min_spare)
+{
+	sb->wake_fd = fd;
+	sb->min_spare = min_spare;
+}
+
+/* ---- master: the checked interface --------------------------------- */
+
+ssize_t
+scoreboard_claim(struct scoreboard *sb, uint32_t generation)
+{
+	struct slot	*s;
+	size_t		 i;
+
+	for (i = 0; i < sb->nslots; i++)
+		if (sb->owner[i] == 0)
+			break;
+	if (i == sb->nslots)
+		return -1;
+	sb->owner[i] = -1;
+	s = &sb->slot[i];
+	memset(s, 0, sizeof(*s));
+	s->state = SLOT_STARTING;
+	s->generation = generation;
+	/* A hint for the workers' wake rule only; the master never reads it. */
+	(void)__atomic_add_fetch(&sb->hdr->idle, 1, __ATOMIC_RELAXED);
+	return (ssize_t)i;
+}
+
+void
+scoreboard_assign(struct scoreboard *sb, size_t i, pid_t pid)
+{
+	if (i >= sb->nslots || pid <= 0)
+		return;
+	sb->owner[i] = pid;
+	sb->slot[i].pid = pid;
+}
+
+void
+scoreboard_vacate(struct scoreboard *sb, size_t i)
+{
+	int	st;
+
+	if (i >= sb->nslots || sb->owner[i] == 0)
+		return;
+	st = sb->slot[i].state;
+	if (st == SLOT_STARTING || st == SLOT_IDLE)
+		(void)__atomic_sub_fetch(&sb->hdr->idle, 1, __ATOMIC_RELAXED);
+	memset(&sb->slot[i], 0, sizeof(sb->slot[i]));
+	sb->owner[i] = 0;
+}
+
+int
+scoreboard_slot_check(const struct scoreboard *sb, size_t i, pid_t pid,
+    int *state)
+{
+	int	st;
+
+	if (i >= sb->nslots || pid <= 0 || sb->owner[i] != pid ||
+	    sb->slot[i].pid != pid)
+		return -1;
+	st = sb->slot[i].state;
+	if (st < SLOT_STARTING || st > SLOT_EXITING)
+		return -1;
+	if (state != NULL)
+		*state = st;
+	return 0;
+}
+
+int
+scoreboard_slot_ticket(const struct scoreboard *sb, size_t i)
+{
+	return i < sb->nslots ? sb->slot[i].lim_ticket : 0;
+}
+
+uint64_t
+scoreboard_slot_served(const struct scoreboard *sb, size_t i)
+{
+	return i < sb->nslots ? sb->slot[i].served : 0;
+}
+
+int
+scoreboard_renew(struct scoreboard *sb)
+{
+	struct scoreboard_hdr	*old = sb->hdr;
+	struct slot		*oldslot = sb->slot;
+
+	if (map_board(sb) == -1) {
+		sb->hdr = old;
+		sb->slot = oldslot;
+		return -1;
+	}
+	/* Children of the old epoch keep their own mapping until they go. */
+	(void)munmap(old, sb->maplen);
+	memset(sb->owner, 0, sb->nslots * sizeof(*sb->owner));
+	sb->epoch++;
+	return 0;
+}
+
+unsigned
+scoreboard_epoch(const struct scoreboard *sb)
+{
+	return sb->epoch;
+}
+
+/* ---- the old interface (see scoreboard.h) -------------------------- */
 
 struct slot *
 scoreboard_free_slot(struct scoreboard *sb)
@@ -97,6 +227,10 @@ is_idle(int st)
 	return st == SLOT_STARTING || st == SLOT_IDLE;
 }
 
+/*
+ * Worker side.  The wake fd and threshold are this process's own copy,
+ * so a worker cannot make another one write into some other descriptor.
+ */
 void
 slot_set_state(struct scoreboard *sb, struct slot *s, int st)
 {
@@ -106,12 +240,12 @@ slot_set_state(struct scoreboard *sb, struct slot *s, int st)
 	if (is_idle(was) && !is_idle(st)) {
 		left = __atomic_sub_fetch(&sb->hdr->idle, 1, __ATOMIC_RELAXED);
 		/* Took the last spares: the master must grow the pool. */
-		if (left < sb->hdr->min_spare && sb->hdr->wake_fd != -1 &&
+		if (left < sb->min_spare && sb->wake_fd != -1 &&
 		    __atomic_exchange_n(&sb->hdr->wake_pending, 1,
 		    __ATOMIC_ACQ_REL) == 0) {
 			int save_errno = errno;
 
-			(void)write(sb->hdr->wake_fd, "", 1);
+			(void)write(sb->wake_fd, "", 1);
 			errno = save_errno;
 		}
 	} else if (!is_idle(was) && is_idle(st))

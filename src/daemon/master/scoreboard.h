@@ -42,20 +42,42 @@ struct slot {
 
 struct scoreboard_hdr {
 	volatile int	idle;		/* atomic: workers idle or starting */
-	int		wake_fd;	/* pipe write end: "look at me" */
+	int		wake_fd;	/* unused: see struct scoreboard */
 	volatile int	wake_pending;	/* a wake byte is on its way */
-	int		min_spare;
+	int		min_spare;	/* unused: see struct scoreboard */
 };
 
 struct scoreboard {
-	struct scoreboard_hdr	*hdr;
+	struct scoreboard_hdr	*hdr;		/* the mapping: untrusted */
 	struct slot		*slot;
+	/* Private, copied by fork(): never read from the mapping. */
 	size_t			 nslots;
 	size_t			 maplen;
+	int			 wake_fd;	/* pipe write end: "look at me" */
+	int			 min_spare;
+	unsigned		 epoch;		/* renewals so far */
+	pid_t			*owner;		/* master: 0 free, -1 claimed */
 };
 
 int	scoreboard_create(struct scoreboard *, size_t);
 void	scoreboard_destroy(struct scoreboard *);
+/* Master: workers write a byte on fd when fewer than min_spare are idle. */
+void	scoreboard_set_wake(struct scoreboard *, int, int);
+
+/* Master, checked interface.  Slot indexes are the master's own. */
+ssize_t	scoreboard_claim(struct scoreboard *, uint32_t);
+void	scoreboard_assign(struct scoreboard *, size_t, pid_t);
+void	scoreboard_vacate(struct scoreboard *, size_t);
+/* 0 and *state (enum slot_state) if slot is pid's and sane, else -1. */
+int	scoreboard_slot_check(const struct scoreboard *, size_t, pid_t,
+	    int *);
+int	scoreboard_slot_ticket(const struct scoreboard *, size_t);
+uint64_t scoreboard_slot_served(const struct scoreboard *, size_t);
+/* Fresh mapping, every slot free, epoch + 1; -1: old one kept. */
+int	scoreboard_renew(struct scoreboard *);
+unsigned scoreboard_epoch(const struct scoreboard *);
+
+/* The old interface: reads pids and states from the mapping (above). */
 struct slot *scoreboard_free_slot(struct scoreboard *);
 struct slot *scoreboard_find(struct scoreboard *, pid_t);
 void	scoreboard_count(const struct scoreboard *, int *, int *, int *);

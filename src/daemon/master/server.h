@@ -24,33 +24,11 @@ struct server {
 	struct echo_params	 ep;
 	struct stats		 st;
 	pid_t			 master_pid;
-	void			(*on_ready)(struct server *);	/* serving */
-	void			(*on_status)(struct server *);	/* counts moved */
-	void			(*on_stopping)(struct server *);
-	void			(*on_reload)(struct server *, int);	/* 1 begin, 0 end */
-	void			(*child_setup)(struct server *);	/* privsep etc. */
-	/*
-	 * Periodic work (held STATUS=, WATCHDOG=1).  A model calls it once
-	 * per turn of its loop, before it blocks, and blocks no longer than
-	 * the milliseconds it returns (-1: no limit of its own).
-	 */
-	int			(*on_tick)(struct server *);
 	/* issue #5: per-source limits and shared counters (limit.h) */
 	struct limits		*lim;		/* NULL: none (inetd mode) */
 };
 
-/* The poll(2) timeout a model should use, given its own and on_tick's. */
-static inline int
-server_tick_timeout(struct server *srv, int timeout)
-{
-	int	t;
-
-	if (srv->on_tick == NULL || (t = srv->on_tick(srv)) < 0)
-		return timeout;
-	return timeout < 0 || t < timeout ? t : timeout;
-}
-
-/* child_init()'s second argument: what the new process will serve. */
+/* harden.h's filter kinds: what a serving process serves. */
 #define CHILD_CONN	0	/* fork-model child: one connection */
 #define CHILD_WORKER	1	/* prefork worker: the stream listeners */
 #define CHILD_UDP	2	/* the UDP worker: the datagram sockets */
@@ -60,7 +38,5 @@ int	model_prefork_run(struct server *);
 
 /* Serve one accepted connection in this process; fd is closed after. */
 void	conn_serve(const struct server *, int);
-/* In a fresh child: what every serving process does before serving. */
-void	child_init(struct server *, int);
 
 #endif

@@ -2,10 +2,10 @@
  * sig.c: the master's signal handlers and self-pipe (see sig.h).
  *
  * Handlers are installed without SA_RESTART so a blocking call in the
- * master returns EINTR at once; the loop re-checks the flags.  SIGPIPE is
- * ignored process-wide: a peer that vanishes mid-write is an EPIPE to
- * handle, never a death.  With --reap=ignore SIGCHLD is SIG_IGN and the
- * kernel reaps (POSIX: children then never become zombies).
+ * master returns EINTR at once.  SIGPIPE is ignored process-wide: a peer
+ * that vanishes mid-write is an EPIPE to handle, never a death.  With
+ * --reap=ignore SIGCHLD is SIG_IGN with SA_NOCLDWAIT and the kernel reaps
+ * (POSIX: children then never become zombies).
  */
 #include "config.h"
 
@@ -18,86 +18,82 @@
 #include "log.h"
 #include "sig.h"
 
-volatile sig_atomic_t sig_got_chld;
-volatile sig_atomic_t sig_got_term;
-volatile sig_atomic_t sig_got_int;
-volatile sig_atomic_t sig_got_hup;
-volatile sig_atomic_t sig_got_usr1;
-volatile sig_atomic_t sig_got_ttin;
-volatile sig_atomic_t sig_got_ttou;
-
 static int	sigpipe[2] = { -1, -1 };
 
+/* What the master catches; sig_child_reset() undoes exactly these. */
 static const int caught[] = {
 	SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU
 };
+#define NCAUGHT	(sizeof(caught) / sizeof(caught[0]))
+
+/* Pipe full (it never should be): the numbers wait here instead. */
+static volatile sig_atomic_t	lost[NCAUGHT];
+static unsigned char		queue[64];
+static size_t			qhead, qlen;
 
 static void
 sig_catch(int sig)
 {
-	int	save_errno = errno;
+	int		save_errno = errno;
+	unsigned char	b = (unsigned char)sig;
+	size_t		i;
 
-	switch (sig) {
-	case SIGCHLD:
-		sig_got_chld = 1;
-		break;
-	case SIGTERM:
-		sig_got_term = 1;
-		break;
-	case SIGINT:
-		sig_got_int = 1;
-		break;
-	case SIGHUP:
-		sig_got_hup = 1;
-		break;
-	case SIGUSR1:
-		sig_got_usr1 = 1;
-		break;
-	case SIGTTIN:
-		sig_got_ttin = 1;
-		break;
-	case SIGTTOU:
-		sig_got_ttou = 1;
-		break;
-	}
-	(void)write(sigpipe[1], "", 1);	/* non-blocking: full is fine */
+	if (write(sigpipe[1], &b, 1) != 1)
+		for (i = 0; i < NCAUGHT; i++)
+			if (caught[i] == sig)
+				lost[i] = 1;
 	errno = save_errno;
+}
+
+void
+sig_reset_inherited(void)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
 }
 
 int
 sig_init(int ignore_chld)
 {
 	struct sigaction	sa;
+	sigset_t		none;
 	size_t			i;
 
-	if (sigpipe[0] == -1) {
-		if (pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
-			fatal("pipe2");
-	}
+	if (sigpipe[0] == -1 &&
+	    pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		fatal("pipe2");
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+	for (i = 0; i < NCAUGHT; i++)
 		sigaddset(&sa.sa_mask, caught[i]);
 	sa.sa_handler = sig_catch;
-	sa.sa_flags = 0;
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++) {
-		if (caught[i] == SIGCHLD && ignore_chld)
-			continue;
-		if (caught[i] == SIGCHLD)
-			sa.sa_flags = SA_NOCLDSTOP;
-		else
-			sa.sa_flags = 0;
+	for (i = 0; i < NCAUGHT; i++) {
+		sa.sa_flags = caught[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
+		if (caught[i] == SIGCHLD && ignore_chld) {
+			sa.sa_handler = SIG_IGN;
+			sa.sa_flags = SA_NOCLDWAIT;
+		}
 		if (sigaction(caught[i], &sa, NULL) == -1)
-			fatal("sigaction");
+			fatal("sigaction %d", caught[i]);
+		sa.sa_handler = sig_catch;
 	}
-	if (ignore_chld) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_IGN;
-		sa.sa_flags = SA_NOCLDWAIT;
-		if (sigaction(SIGCHLD, &sa, NULL) == -1)
-			fatal("sigaction SIGCHLD");
-	}
-	(void)signal(SIGPIPE, SIG_IGN);
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		fatal("sigaction SIGPIPE");
+	/* Whatever the parent blocked, the master hears everything. */
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		fatal("sigprocmask");
 	return sigpipe[0];
 }
 
@@ -107,13 +103,26 @@ sig_pipe_fd(void)
 	return sigpipe[0];
 }
 
-void
-sig_drain(void)
+int
+sig_next(void)
 {
-	char	buf[64];
+	ssize_t	n;
+	size_t	i;
 
-	while (read(sigpipe[0], buf, sizeof(buf)) > 0)
-		;
+	if (qhead < qlen)
+		return queue[qhead++];
+	qhead = qlen = 0;
+	if (sigpipe[0] != -1 &&
+	    (n = read(sigpipe[0], queue, sizeof(queue))) > 0) {
+		qlen = (size_t)n;
+		return queue[qhead++];
+	}
+	for (i = 0; i < NCAUGHT; i++)
+		if (lost[i]) {
+			lost[i] = 0;
+			return caught[i];
+		}
+	return 0;
 }
 
 /* In a new child: default dispositions, no self-pipe, nothing blocked. */
@@ -127,7 +136,7 @@ sig_child_reset(void)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = SIG_DFL;
-	for (i = 0; i < sizeof(caught) / sizeof(caught[0]); i++)
+	for (i = 0; i < NCAUGHT; i++)
 		(void)sigaction(caught[i], &sa, NULL);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
@@ -136,4 +145,28 @@ sig_child_reset(void)
 		(void)close(sigpipe[1]);
 		sigpipe[0] = sigpipe[1] = -1;
 	}
+	qhead = qlen = 0;
+}
+
+/*
+ * In a serving process, once it runs its own loop: SIGTERM to on_term,
+ * without SA_RESTART so a blocking accept4/poll returns at once; the
+ * master's other signals (and SIGPIPE) ignored.
+ */
+void
+sig_serving(void (*on_term)(int))
+{
+	static const int	ignored[] = {
+		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU, SIGPIPE
+	};
+	struct sigaction	sa;
+	size_t			i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_term;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		(void)sigaction(ignored[i], &sa, NULL);
 }

@@ -1,30 +1,39 @@
 /*
- * sig.h: signals for the master, the djb self-pipe way.
+ * sig.h: signals for the master, the djb self-pipe way, by number.
  *
- * The handler only records which signal came (a volatile sig_atomic_t
- * flag each), writes one byte to a non-blocking pipe and restores errno.
- * The master polls the pipe's read end with everything else, so a signal
- * that lands just before poll() is never lost, and all real work (reaping,
- * stopping, status) happens in the loop.  Children call sig_child_reset()
- * right after fork() to get default dispositions back and drop the pipe.
+ * The handler writes the signal's number, one byte, to a non-blocking
+ * pipe and restores errno; that is all it does.  The master polls the
+ * pipe's read end with everything else and takes the numbers out with
+ * sig_next(), in the order they came, so a signal that lands just before
+ * poll() is never lost and all real work (reaping, stopping, status)
+ * happens in the loop (master.c).  No flag is shared with the rest of
+ * the program.  Should the pipe ever be full, the handler notes the
+ * number in a private bit set that sig_next() hands out afterwards.
+ *
+ *	sig_reset_inherited()	first thing in main(): an empty mask,
+ *				SIGCHLD at its default, SIGPIPE ignored,
+ *				whatever the parent left (a blocked or
+ *				ignored SIGCHLD survives execve)
+ *	sig_init()		the master's handlers; returns the fd to poll
+ *	sig_next()		the next signal number, 0 when none is queued
+ *	sig_child_reset()	in a new child, before it does anything else:
+ *				the dispositions sig_init() changed back to
+ *				their defaults (only those), no self-pipe,
+ *				an empty mask
+ *	sig_serving()		a serving process's own: SIGTERM to its
+ *				handler (no SA_RESTART), the master's other
+ *				signals ignored
  */
 #ifndef ECHOD_SIG_H
 #define ECHOD_SIG_H
 
 #include <signal.h>
 
-extern volatile sig_atomic_t sig_got_chld;
-extern volatile sig_atomic_t sig_got_term;
-extern volatile sig_atomic_t sig_got_int;
-extern volatile sig_atomic_t sig_got_hup;
-extern volatile sig_atomic_t sig_got_usr1;
-extern volatile sig_atomic_t sig_got_ttin;
-extern volatile sig_atomic_t sig_got_ttou;
-
-/* Install the master's handlers; returns the fd to poll for POLLIN. */
-int	sig_init(int ignore_chld);
-void	sig_drain(void);
-void	sig_child_reset(void);
+void	sig_reset_inherited(void);
+int	sig_init(int);
+int	sig_next(void);
 int	sig_pipe_fd(void);
+void	sig_child_reset(void);
+void	sig_serving(void (*)(int));
 
 #endif

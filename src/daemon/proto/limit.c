@@ -7,8 +7,10 @@
  * with open connections (fewer than --max-children).  Nothing here
  * allocates after lim_create().
  *
- * Error policy: a ticket that does not name a live entry is our own bug
- * and is fatalx; a full table is the client's problem (LIM_FULL).
+ * Error policy: in a private table a ticket that does not name a live
+ * entry is our own bug and is fatalx; in a shared one it may be another
+ * process's doing: LIM_CORRUPT, never a crash.  A full table is the
+ * client's problem (LIM_FULL).
  */
 #include "config.h"
 
@@ -18,10 +20,12 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "limit.h"
@@ -29,18 +33,18 @@
 #include "server.h"
 #include "stats.h"
 
+/*
+ * The shared header: only what changes.  Everything here is untrusted
+ * (see limit.h); the geometry is in struct lim_table.
+ */
 struct lim_hdr {
-	pthread_mutex_t	lock;		/* only when shared */
-	uint32_t	cap;
-	uint32_t	nbuckets;	/* power of two */
+	volatile int32_t lock;		/* owner's pid, 0: free (when shared) */
+	volatile uint32_t seq;		/* acquisitions, for stuck detection */
+	volatile int32_t corrupt;	/* hint: someone saw a bad link */
 	uint32_t	n;		/* entries in use */
 	uint32_t	lru_head;	/* most recent: index + 1 */
 	uint32_t	lru_tail;
 	uint32_t	free_head;	/* unused entries, through hnext */
-	uint32_t	seed[4];
-	int		per_ip;
-	int		rate;
-	int64_t		period_ms;
 };
 
 /* ---- keys ---------------------------------------------------------- */
@@ -119,31 +123,130 @@ lim_bucket_take(struct lim_bucket *b, int64_t rate, int64_t period,
 	return 1;
 }
 
-/* ---- the table ----------------------------------------------------- */
+/* ---- the lock ------------------------------------------------------ */
+
+static pid_t	lock_self;		/* this process's pid, 0: not known */
 
 static void
+lock_forget_self(void)
+{
+	lock_self = 0;			/* a forked child: ask again */
+}
+
+static pid_t
+lock_id(void)
+{
+	static int	registered;
+
+	if (!registered) {
+		(void)pthread_atfork(NULL, NULL, lock_forget_self);
+		registered = 1;
+	}
+	if (lock_self == 0)
+		lock_self = getpid();
+	return lock_self;
+}
+
+static int64_t
+lock_clock_ms(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+lock_try(struct lim_table *t, int32_t me)
+{
+	int32_t	free_word = 0;
+
+	if (!__atomic_compare_exchange_n(&t->hdr->lock, &free_word, me, 0,
+	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return 0;
+	(void)__atomic_add_fetch(&t->hdr->seq, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
+/*
+ * A worker's wait: spin briefly (the holder is a few hundred
+ * instructions from done), then yield, then sleep, for at most
+ * LIM_LOCK_WAIT_MS.  0, or -1: stuck, treated as corruption.
+ */
+static int
 lock(struct lim_table *t)
 {
-	int	rc;
+	struct timespec	nap = { 0, 50000 };
+	int64_t		deadline = 0;
+	int32_t		me;
+	int		i;
 
 	if (!t->shared)
-		return;
-	rc = pthread_mutex_lock(&t->hdr->lock);
-#ifdef __linux__
-	/* A worker died holding it: the table is ours to carry on with. */
-	if (rc == EOWNERDEAD)
-		rc = pthread_mutex_consistent(&t->hdr->lock);
-#endif
-	if (rc != 0)
-		fatalx("limits: lock: %s", strerror(rc));
+		return 0;
+	me = (int32_t)lock_id();
+	for (i = 0; ; i++) {
+		if (lock_try(t, me))
+			return 0;
+		if (i < 64) {
+			__asm__ __volatile__("" ::: "memory");
+			continue;
+		}
+		if (deadline == 0)
+			deadline = lock_clock_ms() + LIM_LOCK_WAIT_MS;
+		else if (lock_clock_ms() >= deadline)
+			return -1;
+		if (i < 128)
+			(void)sched_yield();
+		else
+			(void)nanosleep(&nap, NULL);
+	}
 }
 
 static void
 unlock(struct lim_table *t)
 {
 	if (t->shared)
-		(void)pthread_mutex_unlock(&t->hdr->lock);
+		__atomic_store_n(&t->hdr->lock, 0, __ATOMIC_RELEASE);
 }
+
+/*
+ * The master's attempt: never waits.  1 taken, 0 busy, -1 stuck: the
+ * same holder (owner and acquisition count) for LIM_STUCK_MS.
+ */
+static int
+lock_master(struct lim_table *t, int64_t now)
+{
+	int32_t		owner;
+	uint32_t	seq;
+
+	if (!t->shared)
+		return 1;
+	if (lock_try(t, (int32_t)lock_id())) {
+		t->busy_since = 0;
+		return 1;
+	}
+	owner = __atomic_load_n(&t->hdr->lock, __ATOMIC_RELAXED);
+	seq = __atomic_load_n(&t->hdr->seq, __ATOMIC_RELAXED);
+	if (t->busy_since == 0 || owner != t->busy_owner ||
+	    seq != t->busy_seq) {
+		t->busy_since = now > 0 ? now : 1;
+		t->busy_owner = owner;
+		t->busy_seq = seq;
+		return 0;
+	}
+	return now - t->busy_since >= LIM_STUCK_MS ? -1 : 0;
+}
+
+int
+lim_held_by(const struct lim_table *t, pid_t pid)
+{
+	if (t->hdr == NULL || !t->shared || pid <= 0)
+		return 0;
+	return __atomic_load_n(&t->hdr->lock, __ATOMIC_ACQUIRE) ==
+	    (int32_t)pid;
+}
+
+/* ---- the table ----------------------------------------------------- */
 
 int
 lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
@@ -170,36 +273,16 @@ lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
 	t->hash = (uint32_t *)(h + 1);
 	t->e = (struct lim_entry *)(t->hash + nb);
 	t->shared = shared;
-	h->cap = (uint32_t)cap;
-	h->nbuckets = (uint32_t)nb;
-	h->per_ip = per_ip;
-	h->rate = rate;
-	h->period_ms = period_ms;
-	arc4random_buf(h->seed, sizeof(h->seed));
+	t->cap = (uint32_t)cap;
+	t->nbuckets = (uint32_t)nb;
+	t->per_ip = per_ip;
+	t->rate = rate;
+	t->period_ms = period_ms;
+	arc4random_buf(t->seed, sizeof(t->seed));
 	for (i = 0; i < cap; i++)
 		t->e[i].hnext = i + 1 < cap ? (uint32_t)(i + 2) : 0;
 	h->free_head = 1;
-	if (shared) {
-		pthread_mutexattr_t	a;
-
-		if (pthread_mutexattr_init(&a) != 0 ||
-		    pthread_mutexattr_setpshared(&a,
-		    PTHREAD_PROCESS_SHARED) != 0)
-			goto fail;
-#ifdef __linux__
-		if (pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) != 0)
-			goto fail;
-#endif
-		if (pthread_mutex_init(&h->lock, &a) != 0)
-			goto fail;
-		(void)pthread_mutexattr_destroy(&a);
-	}
 	return 0;
-fail:
-	(void)munmap(p, len);
-	memset(t, 0, sizeof(*t));
-	errno = ENOMEM;
-	return -1;
 }
 
 void
@@ -211,7 +294,7 @@ lim_destroy(struct lim_table *t)
 }
 
 static uint32_t
-hash(const struct lim_hdr *h, const struct lim_key *k)
+hash(const struct lim_table *t, const struct lim_key *k)
 {
 	uint64_t	x = 0;
 	uint32_t	w;
@@ -219,23 +302,38 @@ hash(const struct lim_hdr *h, const struct lim_key *k)
 
 	for (i = 0; i < 4; i++) {
 		memcpy(&w, &k->b[i * 4], 4);
-		x = (x ^ (w ^ h->seed[i])) * 0x9e3779b97f4a7c15ULL;
+		x = (x ^ (w ^ t->seed[i])) * 0x9e3779b97f4a7c15ULL;
 		x ^= x >> 29;
 	}
-	return (uint32_t)(x >> 32) & (h->nbuckets - 1);
+	return (uint32_t)(x >> 32) & (t->nbuckets - 1);
+}
+
+/*
+ * Entry i (index + 1), or the private scratch entry when i is out of
+ * range: the operation goes on harmlessly and is then failed as corrupt.
+ */
+static struct lim_entry *
+ent(struct lim_table *t, uint32_t i)
+{
+	if (i == 0 || i > t->cap) {
+		t->bad = 1;
+		memset(&t->scratch, 0, sizeof(t->scratch));
+		return &t->scratch;
+	}
+	return &t->e[i - 1];
 }
 
 static void
 lru_unlink(struct lim_table *t, uint32_t i)
 {
-	struct lim_entry	*e = &t->e[i - 1];
+	struct lim_entry	*e = ent(t, i);
 
 	if (e->prev)
-		t->e[e->prev - 1].next = e->next;
+		ent(t, e->prev)->next = e->next;
 	else
 		t->hdr->lru_head = e->next;
 	if (e->next)
-		t->e[e->next - 1].prev = e->prev;
+		ent(t, e->next)->prev = e->prev;
 	else
 		t->hdr->lru_tail = e->prev;
 	e->prev = e->next = 0;
@@ -244,12 +342,12 @@ lru_unlink(struct lim_table *t, uint32_t i)
 static void
 lru_push(struct lim_table *t, uint32_t i)
 {
-	struct lim_entry	*e = &t->e[i - 1];
+	struct lim_entry	*e = ent(t, i);
 
 	e->prev = 0;
 	e->next = t->hdr->lru_head;
 	if (t->hdr->lru_head)
-		t->e[t->hdr->lru_head - 1].prev = i;
+		ent(t, t->hdr->lru_head)->prev = i;
 	t->hdr->lru_head = i;
 	if (t->hdr->lru_tail == 0)
 		t->hdr->lru_tail = i;
@@ -258,25 +356,33 @@ lru_push(struct lim_table *t, uint32_t i)
 static void
 hash_unlink(struct lim_table *t, uint32_t i)
 {
-	uint32_t	*pp = &t->hash[hash(t->hdr, &t->e[i - 1].key)];
+	uint32_t	*pp = &t->hash[hash(t, &ent(t, i)->key)];
+	uint32_t	 steps = 0;
 
-	while (*pp != 0 && *pp != i)
-		pp = &t->e[*pp - 1].hnext;
-	if (*pp != i)
-		fatalx("limits: entry %u not in its chain", i);
-	*pp = t->e[i - 1].hnext;
+	while (*pp != 0 && *pp != i && steps++ < t->cap)
+		pp = &ent(t, *pp)->hnext;
+	if (*pp != i) {
+		t->bad = 1;
+		return;
+	}
+	*pp = ent(t, i)->hnext;
 }
 
 /* The least recently seen entry without open connections, or 0. */
 static uint32_t
 evict(struct lim_table *t)
 {
-	uint32_t	i;
+	uint32_t	i, steps = 0;
 
-	for (i = t->hdr->lru_tail; i != 0; i = t->e[i - 1].prev)
-		if (t->e[i - 1].active == 0)
+	for (i = t->hdr->lru_tail; i != 0 && !t->bad; i = ent(t, i)->prev) {
+		if (steps++ >= t->cap) {
+			t->bad = 1;
+			return 0;
+		}
+		if (ent(t, i)->active == 0)
 			break;
-	if (i == 0)
+	}
+	if (i == 0 || t->bad)
 		return 0;
 	lru_unlink(t, i);
 	hash_unlink(t, i);
@@ -284,29 +390,50 @@ evict(struct lim_table *t)
 	return i;
 }
 
+/* Values no operation writes: someone else did. */
+static int
+entry_sane(const struct lim_table *t, const struct lim_entry *e)
+{
+	int64_t	full = (int64_t)t->rate * t->period_ms;
+
+	return e->active >= 0 && (uint32_t)e->active <= t->cap * 2u &&
+	    e->bucket.tokens >= 0 && e->bucket.tokens <= full &&
+	    e->bucket.last_ms >= 0 && e->logged_ms >= INT64_MIN / 2 &&
+	    e->logged_ms <= INT64_MAX / 4;
+}
+
 static uint32_t
 lookup(struct lim_table *t, const struct lim_key *k, int64_t now)
 {
 	struct lim_hdr		*h = t->hdr;
 	struct lim_entry	*e;
-	uint32_t		 b = hash(h, k), i;
+	uint32_t		 b = hash(t, k), i, steps = 0;
 
-	for (i = t->hash[b]; i != 0; i = t->e[i - 1].hnext)
-		if (memcmp(&t->e[i - 1].key, k, sizeof(*k)) == 0) {
+	for (i = t->hash[b]; i != 0 && !t->bad; i = ent(t, i)->hnext) {
+		if (steps++ >= t->cap)
+			t->bad = 1;
+		else if (memcmp(&ent(t, i)->key, k, sizeof(*k)) == 0) {
+			if (!entry_sane(t, ent(t, i)))
+				t->bad = 1;
 			lru_unlink(t, i);
 			lru_push(t, i);
-			return i;
+			return t->bad ? 0 : i;
 		}
+	}
+	if (t->bad)
+		return 0;
 	if ((i = h->free_head) != 0)
-		h->free_head = t->e[i - 1].hnext;
+		h->free_head = ent(t, i)->hnext;
 	else if ((i = evict(t)) == 0)
 		return 0;
-	e = &t->e[i - 1];
+	e = ent(t, i);
+	if (t->bad)
+		return 0;
 	memset(e, 0, sizeof(*e));
 	e->key = *k;
 	e->used = 1;
 	/* A new source starts with a full bucket. */
-	e->bucket.tokens = (int64_t)h->rate * h->period_ms;
+	e->bucket.tokens = (int64_t)t->rate * t->period_ms;
 	e->bucket.last_ms = now;
 	e->logged_ms = INT64_MIN / 2;
 	e->hnext = t->hash[b];
@@ -316,31 +443,47 @@ lookup(struct lim_table *t, const struct lim_key *k, int64_t now)
 	return i;
 }
 
+/* Leave a corrupt table marked for the master, and say so. */
+static enum lim_verdict
+corrupt(struct lim_table *t)
+{
+	t->bad = 0;
+	if (t->shared)
+		__atomic_store_n(&t->hdr->corrupt, 1, __ATOMIC_RELAXED);
+	else
+		fatalx("limits: private table corrupt");
+	return LIM_CORRUPT;
+}
+
 enum lim_verdict
 lim_admit(struct lim_table *t, const struct lim_key *k, int64_t now,
     int *ticket, int *log_it)
 {
-	struct lim_hdr		*h = t->hdr;
 	struct lim_entry	*e;
 	enum lim_verdict	 v = LIM_OK;
 	uint32_t		 i;
 
 	*log_it = 0;
-	if (h == NULL || (h->per_ip == 0 && h->rate == 0))
+	if (t->hdr == NULL || (t->per_ip == 0 && t->rate == 0))
 		return LIM_OK;
-	lock(t);
+	if (lock(t) == -1) {
+		*log_it = 1;
+		return corrupt(t);
+	}
+	t->bad = 0;
 	if ((i = lookup(t, k, now)) == 0) {
+		v = t->bad ? corrupt(t) : LIM_FULL;
 		unlock(t);
 		*log_it = 1;
-		return LIM_FULL;
+		return v;
 	}
 	e = &t->e[i - 1];
 	/* Refused for --per-ip costs no token: it was never served. */
-	if (h->per_ip > 0 && e->active >= h->per_ip)
+	if (t->per_ip > 0 && e->active >= t->per_ip)
 		v = LIM_PER_IP;
-	else if (!lim_bucket_take(&e->bucket, h->rate, h->period_ms, now))
+	else if (!lim_bucket_take(&e->bucket, t->rate, t->period_ms, now))
 		v = LIM_RATE;
-	if (v == LIM_OK && h->per_ip > 0 && ticket != NULL) {
+	if (v == LIM_OK && t->per_ip > 0 && ticket != NULL) {
 		e->active++;
 		*ticket = (int)i;
 	}
@@ -352,22 +495,112 @@ lim_admit(struct lim_table *t, const struct lim_key *k, int64_t now,
 	return v;
 }
 
-void
-lim_release(struct lim_table *t, int *ticket)
+/* Under the lock: give back *ticket.  0, or -1 (bad ticket, marked). */
+static int
+release_locked(struct lim_table *t, int *ticket)
 {
 	struct lim_entry	*e;
 
-	if (t->hdr == NULL || *ticket == 0)
-		return;
-	lock(t);
-	if (*ticket < 0 || (uint32_t)*ticket > t->hdr->cap ||
+	if (*ticket < 0 || (uint32_t)*ticket > t->cap ||
 	    (e = &t->e[*ticket - 1])->active <= 0) {
-		unlock(t);
-		fatalx("limits: release of a bad ticket %d", *ticket);
+		*ticket = 0;
+		(void)corrupt(t);
+		return -1;
 	}
 	e->active--;
 	*ticket = 0;
+	return 0;
+}
+
+int
+lim_release(struct lim_table *t, int *ticket)
+{
+	int	rc;
+
+	if (t->hdr == NULL || *ticket == 0)
+		return 0;
+	if (lock(t) == -1) {
+		*ticket = 0;
+		(void)corrupt(t);
+		return -1;
+	}
+	rc = release_locked(t, ticket);
 	unlock(t);
+	return rc;
+}
+
+int
+lim_try_release(struct lim_table *t, int ticket, int64_t now)
+{
+	int	rc;
+
+	if (t->hdr == NULL || ticket == 0)
+		return 0;
+	if ((rc = lock_master(t, now)) != 1)
+		return rc == 0 ? 1 : -1;
+	rc = release_locked(t, &ticket);
+	unlock(t);
+	return rc;
+}
+
+/* Free list and hash chains: each entry in exactly one, each in range. */
+static int
+verify_chains(struct lim_table *t, uint8_t *seen, uint32_t *nused)
+{
+	uint32_t	i, b, steps, nfree = 0;
+
+	memset(seen, 0, t->cap);
+	for (i = t->hdr->free_head, steps = 0; i != 0; i = t->e[i - 1].hnext) {
+		if (i > t->cap || seen[i - 1] || steps++ >= t->cap)
+			return -1;
+		seen[i - 1] = 1;
+		nfree++;
+	}
+	*nused = 0;
+	for (b = 0; b < t->nbuckets; b++)
+		for (i = t->hash[b]; i != 0; i = t->e[i - 1].hnext) {
+			if (i > t->cap || seen[i - 1] ||
+			    hash(t, &t->e[i - 1].key) != b ||
+			    !entry_sane(t, &t->e[i - 1]))
+				return -1;
+			seen[i - 1] = 2;
+			(*nused)++;
+		}
+	return nfree + *nused == t->cap && *nused == t->hdr->n ? 0 : -1;
+}
+
+/* The LRU list: exactly the entries in use, linked both ways. */
+static int
+verify_lru(struct lim_table *t, uint8_t *seen, uint32_t nused)
+{
+	uint32_t	i, prev = 0, n = 0;
+
+	for (i = t->hdr->lru_head; i != 0; i = t->e[i - 1].next) {
+		if (i > t->cap || seen[i - 1] != 2 ||
+		    t->e[i - 1].prev != prev || n++ >= nused)
+			return -1;
+		seen[i - 1] = 3;
+		prev = i;
+	}
+	return n == nused && t->hdr->lru_tail == prev ? 0 : -1;
+}
+
+int
+lim_verify(struct lim_table *t, uint8_t *seen, int64_t now)
+{
+	uint32_t	nused;
+	int		rc;
+
+	if (t->hdr == NULL)
+		return 0;
+	if (__atomic_load_n(&t->hdr->corrupt, __ATOMIC_RELAXED))
+		return -1;
+	if ((rc = lock_master(t, now)) != 1)
+		return rc == 0 ? 1 : -1;
+	rc = verify_chains(t, seen, &nused) == 0 &&
+	    verify_lru(t, seen, nused) == 0 ? 0 : -1;
+	unlock(t);
+	return rc;
 }
 
 size_t
@@ -375,7 +608,8 @@ lim_count(struct lim_table *t)
 {
 	size_t	n;
 
-	lock(t);
+	if (lock(t) == -1)
+		return 0;
 	n = t->hdr->n;
 	unlock(t);
 	return n;
@@ -384,15 +618,19 @@ lim_count(struct lim_table *t)
 int
 lim_active(struct lim_table *t, const struct lim_key *k)
 {
-	uint32_t	i;
+	uint32_t	i, steps = 0;
 	int		n = -1;
 
-	lock(t);
-	for (i = t->hash[hash(t->hdr, k)]; i != 0; i = t->e[i - 1].hnext)
-		if (memcmp(&t->e[i - 1].key, k, sizeof(*k)) == 0) {
-			n = t->e[i - 1].active;
+	if (lock(t) == -1)
+		return -1;
+	t->bad = 0;
+	for (i = t->hash[hash(t, k)]; i != 0 && !t->bad &&
+	    steps++ < t->cap; i = ent(t, i)->hnext)
+		if (memcmp(&ent(t, i)->key, k, sizeof(*k)) == 0) {
+			n = ent(t, i)->active;
 			break;
 		}
+	t->bad = 0;
 	unlock(t);
 	return n;
 }
@@ -409,6 +647,8 @@ lim_verdict_name(enum lim_verdict v)
 		return "rate";
 	case LIM_FULL:
 		return "table full";
+	case LIM_CORRUPT:
+		return "shared table corrupt";
 	}
 	return "?";
 }
@@ -426,21 +666,30 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int
-limits_setup(struct server *srv)
+static int
+map_counters(struct limits *l)
 {
-	struct limits	*l = &the_limits;
-	size_t		 cap;
-	void		*p;
+	void	*p;
 
-	if (srv->lim != NULL)
-		return 0;
-	memset(l, 0, sizeof(*l));
 	p = mmap(NULL, sizeof(struct shmstat), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	l->ctr = p;
+	return 0;
+}
+
+int
+limits_setup(struct server *srv)
+{
+	struct limits	*l = &the_limits;
+	size_t		 cap;
+
+	if (srv->lim != NULL)
+		return 0;
+	memset(l, 0, sizeof(*l));
+	if (map_counters(l) == -1)
+		return -1;
 	l->per_ip = srv->opt->per_ip;
 	l->rate = srv->opt->rate;
 	if (l->per_ip > 0 || l->rate > 0) {
@@ -454,6 +703,13 @@ limits_setup(struct server *srv)
 			cap = 4096;
 		if (lim_create(&l->conn, cap, l->per_ip, l->rate, 60000,
 		    srv->opt->model == MODEL_PREFORK) == -1)
+			return -1;
+		/* The master's private scratch, made now, not while serving. */
+		l->maxorphan = (size_t)srv->opt->max_children + 1;
+		if (l->conn.shared &&
+		    ((l->seen = malloc(cap)) == NULL ||
+		    (l->orphan = reallocarray(NULL, l->maxorphan,
+		    sizeof(*l->orphan))) == NULL))
 			return -1;
 	}
 	srv->lim = l;
@@ -497,7 +753,7 @@ limits_admit(const struct server *srv, const struct sockaddr *sa,
 		SHMSTAT_ADD(l->ctr, refused_per_ip, 1);
 	else if (v == LIM_RATE)
 		SHMSTAT_ADD(l->ctr, refused_rate, 1);
-	else
+	else	/* full, or corrupt until the master renews the table */
 		SHMSTAT_ADD(l->ctr, refused_full, 1);
 	if (log_it && log_allowed(l->ctr, now)) {
 		lim_key_str(&k, src, sizeof(src));
@@ -510,7 +766,8 @@ limits_admit(const struct server *srv, const struct sockaddr *sa,
 			    "(further refusals of this source unlogged for "
 			    "60s)", src, l->rate);
 		else
-			log_warnx("refused %s: limit table full", src);
+			log_warnx("refused %s: limit %s", src,
+			    lim_verdict_name(v));
 	}
 	return -1;
 }
@@ -529,25 +786,187 @@ limits_count_idle(const struct server *srv)
 		SHMSTAT_ADD(srv->lim->ctr, idle_closed, 1);
 }
 
+/* The counters folded into struct stats, as an array (renewal's base). */
+static void
+counters_get(const struct shmstat *c, uint64_t v[SHMSTAT_NCOUNT])
+{
+	v[0] = c->refused;
+	v[1] = c->refused_per_ip;
+	v[2] = c->refused_rate;
+	v[3] = c->refused_full;
+	v[4] = c->idle_closed;
+	v[5] = c->udp_in;
+	v[6] = c->udp_out;
+	v[7] = c->udp_dropped;
+	v[8] = c->udp_dropped_port;
+	v[9] = c->udp_dropped_addr;
+	v[10] = c->udp_dropped_rate;
+	v[11] = c->udp_dropped_size;
+	v[12] = c->udp_dropped_send;
+}
+
+static void
+counters_put(struct shmstat *c, const uint64_t v[SHMSTAT_NCOUNT])
+{
+	c->refused = v[0];
+	c->refused_per_ip = v[1];
+	c->refused_rate = v[2];
+	c->refused_full = v[3];
+	c->idle_closed = v[4];
+	c->udp_in = v[5];
+	c->udp_out = v[6];
+	c->udp_dropped = v[7];
+	c->udp_dropped_port = v[8];
+	c->udp_dropped_addr = v[9];
+	c->udp_dropped_rate = v[10];
+	c->udp_dropped_size = v[11];
+	c->udp_dropped_send = v[12];
+}
+
+/*
+ * The master's view: base (pages thrown away) plus the live page as last
+ * believed.  The page's numbers are only reported, never acted on, and
+ * only believed while they move forward by plausible steps.
+ */
 void
 limits_fold(const struct server *srv, struct stats *st)
 {
-	const struct shmstat	*c;
+	struct limits	*l = srv->lim;
+	uint64_t	 b[SHMSTAT_NCOUNT], c[SHMSTAT_NCOUNT], s[SHMSTAT_NCOUNT];
+	size_t		 i;
 
-	if (srv->lim == NULL)
+	if (l == NULL)
 		return;
-	c = srv->lim->ctr;
-	st->refused = c->refused;
-	st->refused_per_ip = c->refused_per_ip;
-	st->refused_rate = c->refused_rate;
-	st->refused_full = c->refused_full;
-	st->idle_closed = c->idle_closed;
-	st->udp_in = c->udp_in;
-	st->udp_out = c->udp_out;
-	st->udp_dropped = c->udp_dropped;
-	st->udp_dropped_port = c->udp_dropped_port;
-	st->udp_dropped_addr = c->udp_dropped_addr;
-	st->udp_dropped_rate = c->udp_dropped_rate;
-	st->udp_dropped_size = c->udp_dropped_size + c->udp_dropped_send;
+	counters_get(&l->base, b);
+	counters_get(&l->believed, s);
+	counters_get(l->ctr, c);
+	for (i = 0; i < SHMSTAT_NCOUNT; i++) {
+		if (c[i] >= s[i] && c[i] - s[i] <= LIM_COUNTER_STEP)
+			s[i] = c[i];
+		else
+			l->ctr_bad = 1;
+		c[i] = b[i] + s[i];
+	}
+	counters_put(&l->believed, s);
+	st->refused = c[0];
+	st->refused_per_ip = c[1];
+	st->refused_rate = c[2];
+	st->refused_full = c[3];
+	st->idle_closed = c[4];
+	st->udp_in = c[5];
+	st->udp_out = c[6];
+	st->udp_dropped = c[7];
+	st->udp_dropped_port = c[8];
+	st->udp_dropped_addr = c[9];
+	st->udp_dropped_rate = c[10];
+	st->udp_dropped_size = c[11] + c[12];
 	/* udp_restarts is the master's own. */
+}
+
+/* ---- master side: trust nothing in the shared table (limit.h) ------ */
+
+/* Queued releases, tried while the lock is free; -1: stuck or bad. */
+static int
+orphans_flush(struct limits *l, int64_t now)
+{
+	int	rc;
+
+	while (l->norphan > 0) {
+		rc = lim_try_release(&l->conn, l->orphan[l->norphan - 1], now);
+		if (rc == 1)
+			return 0;
+		if (rc == -1)
+			return -1;
+		l->norphan--;
+	}
+	return 0;
+}
+
+int
+limits_reaped(const struct server *srv, pid_t pid, int ticket)
+{
+	struct limits	*l = srv->lim;
+
+	if (l == NULL || l->conn.hdr == NULL || !l->conn.shared)
+		return 0;
+	/* Died holding the lock: the table may be half-linked. */
+	if (lim_held_by(&l->conn, pid))
+		return -1;
+	if (ticket == 0)
+		return 0;
+	if (ticket < 0 || (uint32_t)ticket > l->conn.cap ||
+	    l->norphan >= l->maxorphan)
+		return -1;
+	l->orphan[l->norphan++] = ticket;
+	return orphans_flush(l, mono_ms());
+}
+
+int
+limits_check(const struct server *srv)
+{
+	struct limits	*l = srv->lim;
+	int64_t		 now = mono_ms();
+	int		 rc;
+
+	if (l == NULL)
+		return 0;
+	if (l->ctr_bad)
+		return -1;
+	if (l->conn.hdr == NULL || !l->conn.shared)
+		return 0;
+	if (orphans_flush(l, now) == -1)
+		return -1;
+	if ((rc = lim_verify(&l->conn, l->seen, now)) == -1)
+		return -1;
+	return 0;			/* 1, busy: look again next time */
+}
+
+int
+limits_renew(const struct server *srv)
+{
+	struct limits		*l = srv->lim;
+	struct lim_table	 fresh;
+	struct stats		 last;
+	struct shmstat		*old = l != NULL ? l->ctr : NULL;
+	uint64_t		 b[SHMSTAT_NCOUNT], c[SHMSTAT_NCOUNT];
+	size_t			 i;
+
+	if (l == NULL)
+		return 0;
+	limits_fold(srv, &last);	/* believe what can be, from the old page */
+	if (l->conn.hdr != NULL && l->conn.shared) {
+		if (lim_create(&fresh, l->conn.cap, l->per_ip, l->rate,
+		    l->conn.period_ms, 1) == -1)
+			return -1;
+	} else
+		fresh.hdr = NULL;
+	if (map_counters(l) == -1) {
+		if (fresh.hdr != NULL)
+			lim_destroy(&fresh);
+		l->ctr = old;
+		return -1;
+	}
+	/* The old page's believed totals go on counting. */
+	counters_get(&l->base, b);
+	counters_get(&l->believed, c);
+	for (i = 0; i < SHMSTAT_NCOUNT; i++)
+		b[i] += c[i];
+	counters_put(&l->base, b);
+	memset(&l->believed, 0, sizeof(l->believed));
+	l->ctr_bad = 0;
+	(void)munmap(old, sizeof(*old));
+	if (fresh.hdr != NULL) {
+		/* Old workers keep their mapping; ours goes. */
+		lim_destroy(&l->conn);
+		l->conn = fresh;
+		l->norphan = 0;		/* they were the old table's */
+	}
+	l->epoch++;
+	return 0;
+}
+
+unsigned
+limits_epoch(const struct server *srv)
+{
+	return srv->lim != NULL ? srv->lim->epoch : 0;
 }

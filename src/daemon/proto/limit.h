@@ -21,13 +21,50 @@
  * exactly `rate` tokens (the burst).
  *
  * Sharing: with `shared` the table lives in a MAP_SHARED mapping made
- * before the first fork and is guarded by a process-shared (robust, on
- * Linux) mutex, so prefork workers see one exact count.  The fork-model
- * master is the only user of its table and takes no lock.
+ * before the first fork, so prefork workers see one exact count.  The
+ * fork-model master is the only user of its (private) table.
+ *
+ * Trust (issue 9): every worker can write the whole mapping, so nothing
+ * read from it is believed.  The geometry (capacity, bucket count, hash
+ * seed, limits) lives in struct lim_table, private to each process and
+ * copied by fork(); the mapping holds only links, counts and the lock.
+ * Every link is bounds-checked against the private capacity and every
+ * walk is bounded by it; an inconsistency makes the operation fail as
+ * LIM_CORRUPT (a private scratch entry absorbs the stray access) and
+ * sets a hint in the mapping for the master.  The lock is a word holding
+ * its owner's pid, taken by compare-and-swap: no pthread mutex, because
+ * locking a robust mutex makes glibc link it into the locker's robust
+ * list and unlinking it writes through pointers stored in the mutex, in
+ * shared memory (a write-what-where in the master).  Workers wait for it
+ * at most LIM_LOCK_WAIT_MS; the master never waits: it tries once and
+ * calls the lock stuck when the same holder kept it (same owner, same
+ * acquisition count) for LIM_STUCK_MS, or when the owner is a worker it
+ * has reaped (it died mid-update: the table is half-linked, and is
+ * thrown away, not "made consistent").
  *
  * limits_setup() and friends are the glue the process models call: they
  * keep the counters page (struct shmstat) and the connection table
  * behind srv->lim.
+ *
+ * Master side (prefork): limits_reaped() when a worker is reaped (it
+ * gives back the --per-ip count a worker that died mid-connection held,
+ * or queues it while the lock is busy), limits_check() about once a
+ * second (stuck lock, hint, full structural check, queued releases), and
+ * limits_renew() when either says -1 or the scoreboard is found corrupt.
+ * Renewal maps a fresh counters page and (prefork) a fresh, empty table;
+ * the master keeps the old counters' totals as a private base, so the
+ * status line never goes back.  The page's counters are believed only
+ * while they move forward by plausible steps (LIM_COUNTER_STEP per
+ * look): a counter that goes back or leaps is ignored and reported as
+ * corruption by limits_check(), so garbage never reaches the base.  Choice for the --per-ip accounting of
+ * connections still open in the old generation: it stays in the old
+ * table, which those workers keep mapped and release into until they
+ * exit; it is not rebuilt in the new one, because the only record of
+ * their peers is what the (possibly hostile) workers wrote.  So, until
+ * the old generation has finished its connections, a source may hold up
+ * to --per-ip connections in each generation.  The fork model's table is
+ * private to the master (its tickets are the master's own accounting of
+ * live children) and survives renewal untouched.
  */
 #ifndef ECHOD_LIMIT_H
 #define ECHOD_LIMIT_H
@@ -62,21 +99,38 @@ struct lim_entry {
 struct lim_hdr;
 
 struct lim_table {
-	struct lim_hdr		*hdr;
+	struct lim_hdr		*hdr;		/* the mapping: untrusted */
 	uint32_t		*hash;
 	struct lim_entry	*e;
 	size_t			 maplen;
 	int			 shared;
+	/* Private geometry: set by lim_create, never read from hdr. */
+	uint32_t		 cap;
+	uint32_t		 nbuckets;	/* power of two */
+	uint32_t		 seed[4];
+	int			 per_ip;
+	int			 rate;
+	int64_t			 period_ms;
+	/* Private: corruption seen in this operation; where it went. */
+	int			 bad;
+	struct lim_entry	 scratch;
+	/* Private, master: the busy lock as last seen, for LIM_STUCK_MS. */
+	int64_t			 busy_since;
+	int32_t			 busy_owner;
+	uint32_t		 busy_seq;
 };
 
 enum lim_verdict {
 	LIM_OK,
 	LIM_PER_IP,		/* --per-ip reached */
 	LIM_RATE,		/* token bucket empty */
-	LIM_FULL		/* no entry free for a new source */
+	LIM_FULL,		/* no entry free for a new source */
+	LIM_CORRUPT		/* shared table corrupt or lock stuck */
 };
 
 #define LIM_LOG_EVERY_MS	60000	/* a source's refusals: one line a minute */
+#define LIM_LOCK_WAIT_MS	200	/* a worker's longest wait for the lock */
+#define LIM_STUCK_MS		2000	/* one holder this long: stuck */
 
 int	lim_key_from_sa(const struct sockaddr *, socklen_t, struct lim_key *);
 void	lim_key_str(const struct lim_key *, char *, size_t);
@@ -95,11 +149,27 @@ void	lim_destroy(struct lim_table *);
  */
 enum lim_verdict lim_admit(struct lim_table *, const struct lim_key *,
 	    int64_t, int *, int *);
-/* The connection of *ticket ended: under the lock, forget it, zero it. */
-void	lim_release(struct lim_table *, int *);
+/*
+ * The connection of *ticket ended: under the lock, forget it, zero it.
+ * 0, or -1 when the ticket or the shared table is bad (or the lock
+ * could not be had): the count is lost, the table marked corrupt.
+ */
+int	lim_release(struct lim_table *, int *);
 size_t	lim_count(struct lim_table *);	/* entries in use (tests) */
 int	lim_active(struct lim_table *, const struct lim_key *);	/* (tests) */
 const char *lim_verdict_name(enum lim_verdict);
+
+/*
+ * Master side, never blocking.  lim_try_release: 0 released, 1 lock busy
+ * (try again later), -1 corrupt (bad ticket, stuck lock).  lim_verify:
+ * the same three answers for a full check of the links, counts and the
+ * corruption hint; seen is private scratch of lim_table.cap bytes.
+ * lim_held_by: the lock word names pid (call it on reaping pid: a dead
+ * holder left the table half-linked).
+ */
+int	lim_try_release(struct lim_table *, int, int64_t);
+int	lim_verify(struct lim_table *, uint8_t *, int64_t);
+int	lim_held_by(const struct lim_table *, pid_t);
 
 /* ---- the counters page, shared by every process of one echod ------- */
 
@@ -121,14 +191,27 @@ struct shmstat {
 	volatile int64_t	log_window_ms;
 };
 
+/* The shmstat fields the master folds, in order (renewal keeps a base). */
+#define SHMSTAT_NCOUNT		13
+#define LIM_COUNTER_STEP	(1ULL << 32)	/* most a counter moves per look */
+
 #define SHMSTAT_ADD(s, f, n) \
 	((void)__atomic_add_fetch(&(s)->f, (uint64_t)(n), __ATOMIC_RELAXED))
 
 struct limits {
-	struct shmstat		*ctr;
+	struct shmstat		*ctr;		/* the mapping: untrusted */
 	struct lim_table	 conn;		/* per_ip/rate; hdr NULL: none */
 	int			 per_ip;
 	int			 rate;
+	/* Master-private. */
+	struct shmstat		 base;		/* totals of renewed pages */
+	struct shmstat		 believed;	/* the page, as last believed */
+	int			 ctr_bad;	/* the page jumped: corrupt */
+	int			*orphan;	/* tickets waiting for the lock */
+	size_t			 norphan, maxorphan;
+	uint8_t			*seen;		/* lim_verify scratch */
+	unsigned		 epoch;		/* renewals so far */
+	int			 corrupt_logged;
 };
 
 /* Global ceiling on refusal log lines, whatever the number of sources. */
@@ -144,5 +227,20 @@ void	limits_release(const struct server *, int *);
 void	limits_count_idle(const struct server *);
 /* Copy the shared counters into the master's struct stats. */
 void	limits_fold(const struct server *, struct stats *);
+
+/*
+ * Master side (prefork; harmless no-ops otherwise).  limits_reaped: the
+ * master reaped pid, a worker of the current segments (not of an epoch
+ * before the last renewal), whose slot held ticket
+ * (scoreboard_slot_ticket): 0, or -1 when the table must be renewed.
+ * limits_check: call about once a second and before trusting the table
+ * again: 0, or -1 (renew).  limits_renew: fresh segments (see above);
+ * -1 if they could not be mapped (the old ones are kept, still flagged).
+ * limits_epoch: renewals so far.
+ */
+int	limits_reaped(const struct server *, pid_t, int);
+int	limits_check(const struct server *);
+int	limits_renew(const struct server *);
+unsigned limits_epoch(const struct server *);
 
 #endif

@@ -33,11 +33,14 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "clock.h"
 #include "harden.h"
 #include "limit.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
+#include "sig.h"
+#include "spawn.h"
 #include "udp.h"
 
 #define UDP_CMSGLEN	128
@@ -121,28 +124,7 @@ udp_catch(int sig)
 static void
 udp_signals(void)
 {
-	struct sigaction	sa;
-	static const int	ignored[] = {
-		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU, SIGPIPE
-	};
-	size_t			i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = udp_catch;
-	(void)sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		(void)sigaction(ignored[i], &sa, NULL);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	sig_serving(udp_catch);
 }
 
 static void
@@ -250,7 +232,7 @@ udp_batch(struct udp_ctx *u, int fd)
 		return 0;
 	}
 	SHMSTAT_ADD(u->ctr, udp_in, n);
-	now = now_ms();
+	now = clock_ms();
 	for (i = 0; i < n; i++) {
 		struct msghdr *h = &u->in[i].msg_hdr;
 
@@ -327,9 +309,9 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
     long long idle_ms)
 {
 	struct udp_ctx	*u;
-	struct pollfd	 pfd[64];
+	struct pollfd	 pfd[UDP_MAX_SOCKETS];
 	size_t		 i;
-	long long	 last = now_ms();
+	long long	 last = clock_ms();
 	int		 n, timeout;
 
 	if (nfds > sizeof(pfd) / sizeof(pfd[0]))
@@ -355,7 +337,7 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
 	while (!udp_stop && (master == 0 || getppid() == master)) {
 		timeout = 1000;
 		if (idle_ms > 0) {
-			long long left = last + idle_ms - now_ms();
+			long long left = last + idle_ms - clock_ms();
 
 			if (left <= 0)
 				break;
@@ -376,25 +358,39 @@ udp_loop(struct server *srv, int *fds, size_t nfds, pid_t master,
 				continue;
 			/* Bounded: other sockets get their turn. */
 			for (k = 0; k < 64 && udp_batch(u, pfd[i].fd) > 0; k++)
-				last = now_ms();
+				last = clock_ms();
 		}
 	}
+}
+
+/* inetd "dgram wait": serve fd in this very process. */
+static int
+inetd_dgram_serve(struct server *srv, const struct serve_spec *spec)
+{
+	int	fd = spec->keep[0];
+
+	udp_loop(srv, &fd, 1, 0,
+	    (long long)srv->opt->idle_timeout * 1000);
+	return 0;
 }
 
 int
 udp_serve_fd(struct server *srv, int fd)
 {
-	int	fl;
+	struct serve_spec	spec;
+	sigset_t		none;
+	int			fl;
 
 	if ((fl = fcntl(fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	udp_signals();
-	if (srv->child_setup != NULL)
-		srv->child_setup(srv);	/* drops privileges, or exits */
-	harden_keep_fd(fd);
-	harden_child(srv, CHILD_UDP);
-	udp_loop(srv, &fd, 1, 0, (long long)srv->opt->idle_timeout * 1000);
-	return 0;
+	(void)spawn_prepare(srv);
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_INETD_DGRAM;
+	spec.keep[spec.nkeep++] = fd;
+	spec.serve = inetd_dgram_serve;
+	(void)sigemptyset(&none);
+	serve_enter(srv, &spec, &none);	/* confines, serves, _exits */
 }
 
 /* ---- the master's side --------------------------------------------- */
@@ -417,34 +413,41 @@ udpw_init(struct udpw *w)
 	w->fd = -1;
 }
 
-static void __attribute__((noreturn))
-udpw_main(struct server *srv, int pipe_w)
+/* The UDP worker's body, confined by serve_enter() (spawn.h). */
+static int
+udpw_serve(struct server *srv, const struct serve_spec *spec)
 {
-	int	fds[64];
+	int	fds[UDP_MAX_SOCKETS];
 	size_t	i, n = 0;
 
-	harden_keep_fd(pipe_w);
-	child_init(srv, CHILD_UDP);
+	(void)spec;
 	udp_signals();
-	for (i = 0; i < srv->nls && n < 64; i++)
+	/* More is a start-up error (listen.c, svc.c): never cut here. */
+	for (i = 0; i < srv->nls && n < UDP_MAX_SOCKETS; i++)
 		if (srv->ls[i].fd != -1 && srv->ls[i].socktype == SOCK_DGRAM)
 			fds[n++] = srv->ls[i].fd;
 	udp_loop(srv, fds, n, srv->master_pid, 0);
-	_exit(0);
+	return 0;
 }
 
 static void
 udpw_spawn(struct server *srv, struct udpw *w, int with_pipe, long long now)
 {
-	int	p[2] = { -1, -1 };
-	pid_t	pid;
+	struct serve_spec	spec;
+	int			p[2] = { -1, -1 };
+	pid_t			pid;
 
 	if (with_pipe && pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("udp worker: pipe2");
 		w->respawn_ms = now + POOL_BACKOFF_MIN_MS;
 		return;
 	}
-	switch (pid = fork()) {
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_UDP;
+	if (p[1] != -1)
+		spec.keep[spec.nkeep++] = p[1];
+	spec.serve = udpw_serve;
+	switch (pid = spawn_serving(srv, &spec)) {
 	case -1:
 		srv->st.fork_failed++;
 		log_warn("udp worker: fork");
@@ -455,11 +458,6 @@ udpw_spawn(struct server *srv, struct udpw *w, int with_pipe, long long now)
 		w->crashes++;
 		w->respawn_ms = now + pool_backoff_for(w->crashes);
 		return;
-	case 0:
-		if (p[0] != -1)
-			(void)close(p[0]);
-		udpw_main(srv, p[1]);
-		/* NOTREACHED */
 	default:
 		break;
 	}
@@ -524,13 +522,4 @@ udpw_gone(struct server *srv, struct udpw *w, long long now)
 	/* No exit status: count an early end as a crash anyway. */
 	srv->st.reaped++;
 	udpw_ended(srv, w, 1, now);
-}
-
-void
-udpw_signal(struct udpw *w, int sig)
-{
-	if (sig == SIGTERM || sig == SIGKILL)
-		w->stopping = 1;
-	if (w->pid != 0)
-		(void)kill(w->pid, sig);
 }

@@ -22,6 +22,7 @@
 
 #include "inetd.h"
 #include "log.h"
+#include "spawn.h"
 
 enum sock_kind
 sock_classify(int fd)
@@ -96,18 +97,32 @@ inetd_take_fd(int fd, int keep_stderr, char *err, size_t errlen)
 	return nfd;
 }
 
+/* The body, confined by serve_enter() like any serving process. */
+static int
+inetd_serve(struct server *srv, const struct serve_spec *spec)
+{
+	setproctitle("inetd %s", "serving");
+	conn_serve(srv, spec->conn);
+	return 0;
+}
+
 int
 inetd_serve_conn(struct server *srv, int fd)
 {
-	int	fl;
+	struct serve_spec	spec;
+	sigset_t		none;
+	int			fl;
 
 	/* As a model's accept4() would give it: blocking, close-on-exec. */
 	if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	(void)signal(SIGPIPE, SIG_IGN);
-	if (srv->child_setup != NULL)
-		srv->child_setup(srv);	/* drops privileges, or exits */
-	setproctitle("inetd %s", "serving");
-	conn_serve(srv, fd);
-	return 0;
+	(void)spawn_prepare(srv);
+	memset(&spec, 0, sizeof(spec));
+	spec.role = SERVE_INETD;
+	spec.conn = spec.keep[spec.nkeep++] = fd;
+	spec.serve = inetd_serve;
+	/* A launcher's blocked signals are not ours to keep. */
+	(void)sigemptyset(&none);
+	serve_enter(srv, &spec, &none);	/* confines, serves, _exits */
 }

@@ -27,6 +27,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "clock.h"
 #include "log.h"
 #include "sdnotify.h"
 
@@ -40,15 +41,6 @@ static long long status_last_ms = -STATUS_MIN_MS;
 static int	 status_held;		/* a change not yet sent */
 static char	 status_msg[512];
 static char	 nfy_path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
-
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 uint64_t
 sdnotify_watchdog_parse(const char *usec, const char *pid, pid_t self)
@@ -169,7 +161,7 @@ sdnotify_init(void)
 	if (!nfy_on)
 		wd_usec = 0;
 	if (wd_usec != 0)
-		wd_next_ms = mono_ms();
+		wd_next_ms = clock_ms();
 	return nfy_on;
 }
 
@@ -195,7 +187,7 @@ sdnotify_ready(const struct stats *st, const char *model, int mainpid)
 	else
 		(void)snprintf(msg, sizeof(msg), "READY=1\n%s", status);
 	(void)sdnotify_send(msg);
-	status_last_ms = mono_ms();
+	status_last_ms = clock_ms();
 	status_held = 0;
 }
 
@@ -212,22 +204,20 @@ sdnotify_status(const struct stats *st, const char *model)
 		return;			/* nothing a reader would see */
 	(void)strlcpy(status_msg, msg, sizeof(status_msg));
 	status_held = 1;
-	if (mono_ms() - status_last_ms >= STATUS_MIN_MS)
+	if (clock_ms() - status_last_ms >= STATUS_MIN_MS)
 		(void)sdnotify_tick();
 }
 
 void
 sdnotify_reloading(int begin)
 {
-	struct timespec	ts;
-	char		msg[128];
+	char	msg[128];
 
 	if (!nfy_on)
 		return;
 	if (begin) {
-		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-		if (sdnotify_format_reloading((uint64_t)ts.tv_sec * 1000000 +
-		    (uint64_t)ts.tv_nsec / 1000, msg, sizeof(msg)) != 0)
+		if (sdnotify_format_reloading((uint64_t)clock_us(), msg,
+		    sizeof(msg)) != 0)
 			(void)sdnotify_send(msg);
 	} else
 		(void)sdnotify_send("READY=1");
@@ -246,7 +236,7 @@ sdnotify_tick(void)
 
 	if (!nfy_on)
 		return -1;
-	now = mono_ms();
+	now = clock_ms();
 	if (status_held) {
 		left = status_last_ms + STATUS_MIN_MS - now;
 		if (left <= 0) {

@@ -32,62 +32,68 @@
 #include "sdlisten.h"
 #include "sdnotify.h"
 #include "svc.h"
+#include "udp.h"
 
 static struct privdrop	pd;
 static int		master_dropped;
 static int		detached;
 
-static void
-svc_on_ready(struct server *srv)
+void
+svc_ready(struct server *srv)
 {
 	daemon_ready();
 	log_set_stderr_too(0);
 	sdnotify_ready(&srv->st, model_name(srv->opt->model), detached);
 }
 
-static void
-svc_on_status(struct server *srv)
+void
+svc_status(struct server *srv)
 {
 	sdnotify_status(&srv->st, model_name(srv->opt->model));
 }
 
-static void
-svc_on_stopping(struct server *srv)
+void
+svc_stopping(struct server *srv)
 {
 	(void)srv;
 	sdnotify_stopping();
 }
 
-static void
-svc_on_reload(struct server *srv, int begin)
+void
+svc_reload(struct server *srv, int begin)
 {
 	(void)srv;
 	sdnotify_reloading(begin);
 }
 
-static int
-svc_on_tick(struct server *srv)
+int
+svc_tick(struct server *srv)
 {
 	(void)srv;
 	return sdnotify_tick();
 }
 
-static void
-svc_child_setup(struct server *srv)
+/*
+ * In every serving process, from serve_enter(): forget the pid file and
+ * the -D pipe (their descriptors are already closed), stop talking to
+ * systemd, drop privileges.  Never serve as root when told not to.
+ */
+int
+svc_child_drop(char *err, size_t errlen)
 {
-	char	err[256];
-
-	(void)srv;
 	daemon_child();
 	sdnotify_child();
-	if (!master_dropped && privdrop_apply(&pd, err, sizeof(err)) == -1) {
-		/* Never serve as root when told not to. */
-		log_warnx("--user %s: %s: not serving", pd.user, err);
-		_exit(1);
-	}
-#if defined(HAVE_PRCTL) && defined(PR_SET_NO_NEW_PRIVS)
-	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-#endif
+	if (!master_dropped && (pd.set_uid || pd.set_gid) &&
+	    privdrop_apply(&pd, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* The user svc_child_drop() failed to become, for its message. */
+const char *
+svc_user(void)
+{
+	return pd.user;
 }
 
 void
@@ -105,12 +111,6 @@ svc_init(struct server *srv, char *err, size_t errlen)
 	    privdrop_resolve(o->user, o->group, &pd, err, errlen) == -1)
 		return -1;
 	(void)sdnotify_init();
-	srv->on_ready = svc_on_ready;
-	srv->on_status = svc_on_status;
-	srv->on_stopping = svc_on_stopping;
-	srv->on_reload = svc_on_reload;
-	srv->on_tick = svc_on_tick;
-	srv->child_setup = svc_child_setup;
 	return 0;
 }
 
@@ -118,6 +118,7 @@ static int
 adopt(struct server *srv, int fd, const char *name, const char *from,
     char *err, size_t errlen)
 {
+	static int	 ndgram;
 	struct listener	*l;
 	size_t		 len;
 
@@ -128,6 +129,13 @@ adopt(struct server *srv, int fd, const char *name, const char *from,
 	l = &srv->ls[srv->nls];
 	if (listener_adopt(fd, l, err, errlen) == -1)
 		return -1;
+	if (l->socktype == SOCK_DGRAM && ++ndgram > UDP_MAX_SOCKETS) {
+		(void)snprintf(err, errlen, "too many datagram sockets from "
+		    "%s: the UDP worker holds at most %d", from,
+		    UDP_MAX_SOCKETS);
+		listeners_close(l, 1, 0);
+		return -1;
+	}
 	srv->nls++;
 	len = strlen(l->name);
 	if (name != NULL && *name != '\0')
