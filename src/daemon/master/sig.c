@@ -140,12 +140,11 @@ sig_child_reset(void)
 		(void)sigaction(caught[i], &sa, NULL);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	if (sigpipe[0] != -1) {
-		(void)close(sigpipe[0]);
-		(void)close(sigpipe[1]);
-		sigpipe[0] = sigpipe[1] = -1;
-	}
-	qhead = qlen = 0;
+	/*
+	 * The self-pipe is left to the caller's close_range (spawn.c), and
+	 * its variables unwritten: no handler of the master's runs here,
+	 * and each page a child writes is a page of its own (issue #10).
+	 */
 }
 
 /*
