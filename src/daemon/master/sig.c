@@ -111,7 +111,8 @@ sig_next(void)
 
 	if (qhead < qlen)
 		return queue[qhead++];
-	qhead = qlen = 0;
+	if (qlen != 0)		/* no write when idle: see privmem.h */
+		qhead = qlen = 0;
 	if (sigpipe[0] != -1 &&
 	    (n = read(sigpipe[0], queue, sizeof(queue))) > 0) {
 		qlen = (size_t)n;
