@@ -126,12 +126,11 @@ sig_next(void)
 	return 0;
 }
 
-/* In a new child: default dispositions, no self-pipe, nothing blocked. */
+/* In a new child: default dispositions (spawn.c then sets the mask). */
 void
 sig_child_reset(void)
 {
 	struct sigaction	sa;
-	sigset_t		none;
 	size_t			i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -139,10 +138,10 @@ sig_child_reset(void)
 	sa.sa_handler = SIG_DFL;
 	for (i = 0; i < NCAUGHT; i++)
 		(void)sigaction(caught[i], &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	/*
-	 * The self-pipe is left to the caller's close_range (spawn.c), and
+	 * The mask is the caller's: serve_enter() sets the one it was
+	 * given right after (one sigprocmask, not two).  The self-pipe is
+	 * left to the caller's close_range (spawn.c), and
 	 * its variables unwritten: no handler of the master's runs here,
 	 * and each page a child writes is a page of its own (issue #10).
 	 */

@@ -18,7 +18,8 @@
  *	sig_next()		the next signal number, 0 when none is queued
  *	sig_child_reset()	in a new child, before it does anything else:
  *				the dispositions sig_init() changed back to
- *				their defaults (only those), an empty mask;
+ *				their defaults (only those); the mask is
+ *				left to the caller (spawn.c sets it);
  *				it writes no variable (the self-pipe is
  *				closed by the caller's close_range)
  *	sig_serving()		a serving process's own: SIGTERM to its
