@@ -19,6 +19,10 @@ catchable signal into a file) is never signalled, the master answers
 SIGUSR1 with a status line, echo works again within 15 s, and SIGTERM
 still ends the master with status 0.
 
+A second test kills a worker while the limit table's lock word names
+it (a worker dying mid-update): the master renews the segments at once
+and goes on serving.
+
 Safety: no byte written is 0x00 or >= 0x7f, so no word in the mapping
 can read as -1, 0 or any negative pid (a master with the bug would
 otherwise kill(-1, ...) as root, or signal a process group), and the
@@ -241,6 +245,35 @@ class HostileWorker(unittest.TestCase):
         self.assert_sentinel_untouched()
 
         # and it still stops as asked
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.wait_exit(15), 0, d.log())
+        self.assert_sentinel_untouched()
+
+    def test_worker_dies_holding_the_lock(self):
+        """A worker killed while the limit table's lock names it: the
+        master must not wait for the lock nor "make it consistent": it
+        renews at once (before the lock could be called stuck, and with
+        no client about to trip over it) and goes on serving."""
+        d = self.d
+        self.echo_works(5)
+        w, ws = self.victim()
+        # The limit table is the largest shared mapping (the scoreboard
+        # and the counters are a page each); its first word is the lock.
+        start, end = max(self.maps(w), key=lambda r: r[1] - r[0])
+        self.assertGreater(end - start, 4096 * 16, "no limit table")
+        with open("/proc/%d/mem" % w, "r+b", buffering=0) as mem:
+            mem.seek(start)
+            self.assertEqual(mem.read(4), b"\0\0\0\0", "lock not free")
+            mem.seek(start)
+            mem.write(struct.pack("<i", w))
+        since = d.mark()
+        t0 = time.monotonic()
+        os.kill(w, signal.SIGKILL)
+        d.wait_for(r"shared memory corrupt", 5.0, since)
+        self.assertLess(time.monotonic() - t0, 1.9,
+                        "renewed only once the lock looked stuck")
+        self.assert_master_answers()
+        self.echo_works(15)
         d.signal(signal.SIGTERM)
         self.assertEqual(d.wait_exit(15), 0, d.log())
         self.assert_sentinel_untouched()

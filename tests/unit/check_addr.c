@@ -340,6 +340,12 @@ START_TEST(test_ntop)
 	ck_assert_str_eq(addr_ntop((struct sockaddr *)&sun,
 	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 7), buf,
 	    sizeof(buf)), "unix:/tmp/x");
+	/* A peer's own path is made printable: no forged log lines. */
+	(void)strlcpy(sun.sun_path, "/t/a\n<0>b\tc\\\033",
+	    sizeof(sun.sun_path));
+	ck_assert_str_eq(addr_ntop((struct sockaddr *)&sun, sizeof(sun), buf,
+	    sizeof(buf)), "unix:/t/a\\n<0>b\\tc\\\\\\033");
+	(void)strlcpy(sun.sun_path, "/tmp/x", sizeof(sun.sun_path));
 	/* An unnamed peer (socketpair, unbound client). */
 	ck_assert_str_eq(addr_ntop((struct sockaddr *)&sun,
 	    (socklen_t)offsetof(struct sockaddr_un, sun_path), buf,

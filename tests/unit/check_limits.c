@@ -534,19 +534,28 @@ sin4(const char *a)
 	return sin;
 }
 
+/* Two connections from a: --per-ip=2 reached, a third refused. */
+static void
+fill_per_ip(const struct sockaddr_in *a, int *t1, int *t2)
+{
+	int	t3 = 5;
+
+	ck_assert_int_eq(limits_admit(&gsrv, (const struct sockaddr *)a,
+	    sizeof(*a), t1), 0);
+	ck_assert_int_eq(limits_admit(&gsrv, (const struct sockaddr *)a,
+	    sizeof(*a), t2), 0);
+	ck_assert_int_eq(limits_admit(&gsrv, (const struct sockaddr *)a,
+	    sizeof(*a), &t3), -1);
+	ck_assert_int_eq(t3, 0);
+}
+
 START_TEST(test_glue_reaped)
 {
 	struct sockaddr_in	a = sin4("10.4.0.1");
 	struct lim_key		k = key4("10.4.0.1");
-	int			t1, t2, t3;
+	int			t1, t2;
 
-	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
-	    sizeof(a), &t1), 0);
-	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
-	    sizeof(a), &t2), 0);
-	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
-	    sizeof(a), &t3), -1);
-	ck_assert_int_eq(t3, 0);
+	fill_per_ip(&a, &t1, &t2);
 	/* The worker holding t1 died: the master gives it back. */
 	ck_assert_int_eq(limits_reaped(&gsrv, 777, t1), 0);
 	ck_assert_int_eq(lim_active(&gsrv.lim->conn, &k), 1);
@@ -581,14 +590,9 @@ START_TEST(test_glue_renew)
 	struct lim_key		k = key4("10.3.0.1");
 	struct lim_table	old;
 	struct stats		st;
-	int			t1, t2, t3;
+	int			t1, t2;
 
-	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
-	    sizeof(a), &t1), 0);
-	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
-	    sizeof(a), &t2), 0);
-	ck_assert_int_eq(limits_admit(&gsrv, (struct sockaddr *)&a,
-	    sizeof(a), &t3), -1);
+	fill_per_ip(&a, &t1, &t2);
 	gsrv.lim->ctr->udp_in = 40;
 	arc4random_buf(gsrv.lim->conn.hdr, gsrv.lim->conn.maplen);
 	*LOCKWORD(&gsrv.lim->conn) = 0;

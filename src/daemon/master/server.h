@@ -2,8 +2,9 @@
  * server.h: what the master hands to a process model.
  *
  * main() fills a struct server (options, bound listeners, the echo
- * parameters) and calls one model's run function, which owns the loop
- * until echod stops and returns the exit status.  conn_serve() is the one
+ * parameters) and calls one model's run function, which hands it to the
+ * one master loop (master.h) until echod stops and returns the exit
+ * status.  No function pointers: the master calls svc.c directly.  conn_serve() is the one
  * path every serving process takes for a connection, whatever launched
  * it: name the peer, set the process title, echo, log the outcome.
  */

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "limit.h"
 #include "log.h"
 #include "server.h"
@@ -149,15 +150,6 @@ lock_id(void)
 	return lock_self;
 }
 
-static int64_t
-lock_clock_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 lock_try(struct lim_table *t, int32_t me)
 {
@@ -194,8 +186,8 @@ lock(struct lim_table *t)
 			continue;
 		}
 		if (deadline == 0)
-			deadline = lock_clock_ms() + LIM_LOCK_WAIT_MS;
-		else if (lock_clock_ms() >= deadline)
+			deadline = clock_ms() + LIM_LOCK_WAIT_MS;
+		else if (clock_ms() >= deadline)
 			return -1;
 		if (i < 128)
 			(void)sched_yield();
@@ -255,7 +247,7 @@ lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
     int64_t period_ms, int shared)
 {
 	struct lim_hdr	*h;
-	size_t		 nb = 16, len, i;
+	size_t		 nb = 16, len, off, i;
 	void		*p;
 
 	memset(t, 0, sizeof(*t));
@@ -265,7 +257,9 @@ lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
 	}
 	while (nb < cap)
 		nb <<= 1;
-	len = sizeof(*h) + nb * sizeof(uint32_t) + cap * sizeof(*t->e);
+	/* Entries hold int64_t: start them on a 64-byte boundary. */
+	off = (sizeof(*h) + nb * sizeof(uint32_t) + 63) & ~(size_t)63;
+	len = off + cap * sizeof(*t->e);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 	    (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
@@ -273,7 +267,7 @@ lim_create(struct lim_table *t, size_t cap, int per_ip, int rate,
 	t->maplen = len;
 	t->hdr = h = p;
 	t->hash = (uint32_t *)(h + 1);
-	t->e = (struct lim_entry *)(t->hash + nb);
+	t->e = (struct lim_entry *)((char *)p + off);
 	t->shared = shared;
 	t->cap = (uint32_t)cap;
 	t->nbuckets = (uint32_t)nb;
@@ -659,15 +653,6 @@ lim_verdict_name(enum lim_verdict v)
 
 static struct limits	the_limits;
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 map_counters(struct limits *l)
 {
@@ -747,7 +732,7 @@ limits_admit(const struct server *srv, const struct sockaddr *sa,
 	if (l == NULL || l->conn.hdr == NULL || sa == NULL ||
 	    lim_key_from_sa(sa, len, &k) == -1)
 		return 0;
-	now = mono_ms();
+	now = clock_ms();
 	if ((v = lim_admit(&l->conn, &k, now, ticket, &log_it)) == LIM_OK)
 		return 0;
 	SHMSTAT_ADD(l->ctr, refused, 1);
@@ -908,14 +893,14 @@ limits_reaped(const struct server *srv, pid_t pid, int ticket)
 	    l->norphan >= l->maxorphan)
 		return -1;
 	l->orphan[l->norphan++] = ticket;
-	return orphans_flush(l, mono_ms());
+	return orphans_flush(l, clock_ms());
 }
 
 int
 limits_check(const struct server *srv)
 {
 	struct limits	*l = srv->lim;
-	int64_t		 now = mono_ms();
+	int64_t		 now = clock_ms();
 	int		 rc;
 
 	if (l == NULL)
