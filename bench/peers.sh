@@ -41,6 +41,15 @@ s.close()' "$1" 2>/dev/null; then
 	return 1
 }
 
+# The server's process tree as strace -p arguments.
+peer_strace_args()
+{
+	local p
+	for p in $(peer_tree "$1"); do
+		printf -- '-p %s ' "$p"
+	done
+}
+
 # Wait for a line matching $2 in file $1; print it.
 peer_wait_line()
 {
@@ -264,8 +273,7 @@ peer_start()
 	PEER_PID= PEER_PORT= PEER_WHY=
 	rm -f "$BENCH_TMP"/port.out
 	case $1 in
-	echod-prefork)	peer_echod "$2" -w 64 -c 1100 ;;
-	echod-prefork-idle) peer_echod "$2" -w 1010 -c 1100 ;;
+	echod-prefork)	peer_echod "$2" -c 1100 ;;
 	echod-fork-waitpid) peer_echod "$2" -m fork -r waitpid -c 1100 ;;
 	echod-fork-ignore) peer_echod "$2" -m fork -r ignore -c 1100 ;;
 	epoll_echo)	peer_own epoll_echo "$2" ;;

@@ -7,11 +7,17 @@
 # configurations, the bench/ references epoll_echo and fork_echo, and
 # whichever peers are installed: see bench/peers.sh), drives it with
 # echoc's bench modes, and prints a Markdown table of each figure and its
-# ratio to echod prefork.  Only 127.0.0.1 is ever contacted.  Every
-# process it starts is stopped by pid on exit.
+# ratio to epoll_echo (e) and fork_echo (f).  For echod's models it also
+# counts system calls per connection (strace -f -c over the whole
+# process tree while echoc makes BENCH_SYSN connections at c=1).  The
+# table goes to stdout and to BENCH_OUT/bench.md; with gnuplot installed,
+# BENCH_OUT/bench.png charts conn/s and PSS per held connection for every
+# server.  Only 127.0.0.1 is ever contacted.  Every process it starts is
+# stopped by pid on exit.  About 35 s per server: 6 minutes for all.
 #
 # Environment: BENCH_D (seconds per measurement, default 2),
-# BENCH_IDLE (held connections, default 1000).
+# BENCH_IDLE (held connections, default 1000), BENCH_SYSN (connections
+# counted under strace, default 200), BENCH_OUT (default BUILDDIR/bench).
 
 BUILDDIR=${1:?usage: run.sh BUILDDIR [SERVER...]}
 shift
@@ -19,6 +25,8 @@ SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 ECHOC=$BUILDDIR/src/echoc
 D=${BENCH_D:-2}
 IDLE=${BENCH_IDLE:-1000}
+SYSN=${BENCH_SYSN:-200}
+OUT=${BENCH_OUT:-$BUILDDIR/bench}
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/echod-bench.XXXXXX") || exit 1
 RESULTS=$BENCH_TMP/results
 : >"$RESULTS"
@@ -112,6 +120,35 @@ measure_idle()
 	    idle "$out" "$base" "$pss" >&2
 }
 
+# System calls per connection: strace -f -c attached to the whole tree
+# (master and workers; -f follows the children forked meanwhile) while
+# echoc makes SYSN connections one at a time.
+measure_syscalls()
+{
+	local srv=$1 st out calls
+	command -v strace >/dev/null ||
+	    { result "$srv" sys fail; return; }
+	# shellcheck disable=SC2046
+	strace -f -c -o "$BENCH_TMP"/strace.out \
+	    $(peer_strace_args "$PEER_PID") 2>/dev/null &
+	st=$!
+	sleep 1
+	out=$(timeout 120 "$ECHOC" --bench=conn -c 1 -n "$SYSN" --json \
+	    127.0.0.1 "$PEER_PORT" 2>/dev/null | json_get '"%d" % j["ops"]')
+	sleep 0.3
+	kill -INT "$st" 2>/dev/null
+	wait "$st"
+	calls=$(awk '$NF == "total" { print ($4 ~ /^[0-9]+$/) ? $4 : $3 }' \
+	    "$BENCH_TMP"/strace.out)
+	case $out in
+	''|fail*|0) result "$srv" sys fail ;;
+	*) result "$srv" sys "$(python3 -c 'import sys
+print("%.1f" % (int(sys.argv[1]) / int(sys.argv[2].rstrip("!"))))' \
+	    "${calls:-0}" "$out")" ;;
+	esac
+	printf '  %-10s %s calls in %s connections\n' sys "$calls" "$out" >&2
+}
+
 run_server()
 {
 	local srv=$1 rc
@@ -142,16 +179,10 @@ run_server()
 	    -d "$((D + 1))"
 	measure "$srv" bulk4 '"%.0f" % j["mb_per_s"]' --bench=bulk -c 4 -s 32M \
 	    -d "$((D + 1))"
-	if [ "$srv" = echod-prefork ]; then
-		# The pool grows at most 32 workers a second: hold the
-		# connections on a pool started that size, like an admin would.
-		peer_stop
-		if ! peer_start echod-prefork-idle 0; then
-			result "$srv" idle fail
-			return
-		fi
-		sleep 1
-	fi
+	case $srv in
+	echod-*) measure_syscalls "$srv" ;;
+	esac
+	# prefork: the defaults, its pool grown by the burst itself.
 	measure_idle "$srv"
 	peer_stop
 }
@@ -165,7 +196,8 @@ for s in $SERVERS; do
 	run_server "$s"
 done
 
-python3 - "$RESULTS" <<'PYEOF'
+mkdir -p "$OUT"
+python3 - "$RESULTS" "$OUT" <<'PYEOF' | tee "$OUT"/bench.md
 import sys
 rows = {}
 order = []
@@ -176,7 +208,7 @@ for line in open(sys.argv[1]):
         order.append(srv)
     rows[srv][test] = val
 names = {
-    "echod-prefork": "echod prefork (-w 64; idle: -w 1010)",
+    "echod-prefork": "echod prefork (defaults, -c 1100)",
     "echod-fork-waitpid": "echod fork, reap=waitpid",
     "echod-fork-ignore": "echod fork, reap=ignore",
     "epoll_echo": "epoll_echo (single process: the ceiling)",
@@ -190,8 +222,10 @@ names = {
 cols = [("conn1", "conn/s c=1"), ("conn8", "conn/s c=8"),
         ("conn64", "conn/s c=64"), ("rtt1", "rtt/s c=1 (p99 µs)"),
         ("rtt64", "rtt/s c=64 (p99 µs)"), ("bulk1", "bulk MB/s c=1"),
-        ("bulk4", "bulk MB/s c=4"), ("idle", "KiB PSS/held conn (over idle)")]
-ref = rows.get("echod-prefork", {})
+        ("bulk4", "bulk MB/s c=4"),
+        ("idle", "KiB PSS/held conn (over idle)"),
+        ("sys", "syscalls/conn")]
+refs = [("epoll_echo", "e"), ("fork_echo", "f")]
 def num(v):
     try:
         return float(v.rstrip("!").split("|")[0])
@@ -199,17 +233,24 @@ def num(v):
         return None
 def cell(test, v):
     if v is None:
-        return "fail"
+        return ""
     err = "!" if v.endswith("!") else ""
     parts = v.rstrip("!").split("|")
     if parts[0] == "fail":
         return "fail"
-    s = "{:,.0f}".format(float(parts[0])) if test != "idle" else parts[0]
+    if test in ("idle", "sys"):
+        s = parts[0]
+    else:
+        s = "{:,.0f}".format(float(parts[0]))
     if len(parts) > 1:
         s += " ({})".format(parts[1])
-    r, x = num(ref.get(test, "")), num(v)
-    if r and x is not None:
-        s += " [{:.2f}×]".format(x / r)
+    rs = []
+    for ref, tag in refs:
+        r, x = num(rows.get(ref, {}).get(test, "")), num(v)
+        if r and x is not None:
+            rs.append("{:.2f}{}".format(x / r, tag))
+    if rs:
+        s += " [" + " ".join(rs) + "]"
     return s + err
 print("| server | " + " | ".join(c[1] for c in cols) + " |")
 print("|---|" + "---|" * len(cols))
@@ -221,10 +262,49 @@ for srv in order:
         continue
     print("| {} | ".format(name) + " | ".join(cell(c, t.get(c)) for c, _ in cols) + " |")
 print()
-print("[r×]: ratio to echod prefork.  !: echoc counted errors in that run.")
+print("[x.xxe x.xxf]: ratio to epoll_echo and to fork_echo (for PSS and")
+print("syscalls, lower is better).  !: echoc counted errors in that run.")
 print("idle: total PSS of the server's process tree while the connections are")
 print("held, per connection (in parentheses: minus the tree's PSS before).")
+print("syscalls/conn: strace -f -c over the whole tree, connections made one")
+print("at a time (echod only).")
+# gnuplot's data: one row per server measured.
+with open(sys.argv[2] + "/bench.dat", "w") as f:
+    f.write("# server conn1 conn8 conn64 pss_per_conn\n")
+    for srv in order:
+        t = rows[srv]
+        if "skip" in t:
+            continue
+        v = [num(t.get(c, "")) for c in ("conn1", "conn8", "conn64", "idle")]
+        f.write('"{}" {}\n'.format(srv, " ".join(
+            "NaN" if x is None else "%g" % x for x in v)))
 PYEOF
+if command -v gnuplot >/dev/null; then
+	gnuplot <<GPEOF && echo "chart: $OUT/bench.png" >&2
+set terminal pngcairo size 1100,800 font ",10" noenhanced
+set output "$OUT/bench.png"
+set multiplot layout 2,1 title "echod bench: $(uname -sr), $(nproc) CPUs"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set xtics rotate by -20 scale 0
+set grid ytics
+set key top right
+set logscale y
+set ylabel "connections/s (log scale)"
+set title "conn/s (connect, 64 bytes echoed, close; log scale)"
+plot "$OUT/bench.dat" using 2:xtic(1) title "c=1", \
+     "" using 3 title "c=8", "" using 4 title "c=64"
+set ylabel "KiB"
+set logscale y
+set title "PSS per held connection (whole process tree, $IDLE held; log scale)"
+plot "$OUT/bench.dat" using 5:xtic(1) title "KiB PSS / connection" lc rgb "#b03030"
+unset multiplot
+GPEOF
+else
+	echo "gnuplot not installed: no chart" >&2
+fi
 if [ -s "$BENCH_TMP"/forkcost ]; then
 	echo
 	cat "$BENCH_TMP"/forkcost

@@ -28,6 +28,7 @@ static int		 log_lvl = LOG_LEVEL_NORMAL;
 static int		 log_journal;	/* stderr is the journal */
 static int		 log_stderr_too;	/* errors also to stderr */
 static int		 log_child;	/* a serving process: _exit() */
+static pid_t		 log_master;	/* else: any process but this one */
 
 static int
 journal_is_stderr(void)
@@ -73,6 +74,31 @@ void
 log_set_child(void)
 {
 	log_child = 1;
+}
+
+/*
+ * In the master, before the first fork: any other process is a child.
+ * A forked child need not write log_child then, and writes nothing here
+ * (a page it writes is a page of its own: issue #10).
+ */
+void
+log_set_master(pid_t pid)
+{
+	log_master = pid;
+}
+
+static int
+log_in_child(void)
+{
+	return log_child || (log_master != 0 && getpid() != log_master);
+}
+
+/* Before the child closes descriptors: syslog's, if it is in use. */
+void
+log_close(void)
+{
+	if (log_dest == LOG_TO_SYSLOG)
+		closelog();
 }
 
 /* While still attached to a terminal, errors go there too. */
@@ -143,7 +169,7 @@ static void __attribute__((noreturn))
 log_die(const char *fmt, va_list ap, int with_errno)
 {
 	log_vwrite(LOG_ERR, fmt, ap, with_errno);
-	if (log_child)
+	if (log_in_child())
 		_exit(1);
 	exit(1);
 }

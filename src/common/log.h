@@ -12,6 +12,8 @@
 #ifndef ECHOD_LOG_H
 #define ECHOD_LOG_H
 
+#include <sys/types.h>
+
 #include <stdarg.h>
 
 enum log_dest {
@@ -29,6 +31,8 @@ void	log_init(const char *ident, enum log_dest, int level);
 void	log_reopen(void);
 void	log_set_stderr_too(int);
 void	log_set_child(void);
+void	log_set_master(pid_t);
+void	log_close(void);
 int	log_level(void);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

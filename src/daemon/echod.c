@@ -41,6 +41,7 @@ extern char **environ;
 
 static struct options	opt;
 static struct server	srv;
+static struct stats	srv_stats;	/* until the master moves them */
 
 static void
 echo_params_from(const struct options *o, struct echo_params *ep)
@@ -176,6 +177,7 @@ main(int argc, char *argv[])
 		return rc;
 	logging_start();
 	srv.opt = &opt;
+	srv.st = &srv_stats;
 	srv.master_pid = getpid();
 	echo_params_from(&opt, &srv.ep);
 	if (access_setup(&opt, err, sizeof(err)) == -1) {	/* issue #12 */

@@ -31,10 +31,18 @@ setup(void)
 	pol.max_children = 256;
 }
 
+static void	decideq(int, int, int, int, long long);
+
 static void
 decide(int total, int idle, int alive, long long now)
 {
-	pool_decide(&ctl, &pol, total, idle, alive, now, &dec);
+	decideq(total, idle, alive, 0, now);
+}
+
+static void
+decideq(int total, int idle, int alive, int queued, long long now)
+{
+	pool_decide(&ctl, &pol, total, idle, alive, queued, now, &dec);
 	ck_assert_int_ge(dec.spawn, 0);
 	ck_assert_int_ge(dec.retire, 0);
 	/* The master polls until wake_ms: it must never be in the past. */
@@ -120,6 +128,86 @@ START_TEST(test_max_children_caps_spare_batch)
 }
 END_TEST
 
+/* ---- burst: the listen queue ---------------------------------------- */
+
+START_TEST(test_burst_spawns_one_per_queued)
+{
+	decide(0, 0, 0, 0);
+	ck_assert_int_eq(dec.spawn, 4);
+	/* Every worker busy and 10 connections queued: 10 at once. */
+	decideq(4, 0, 4, 10, 5000);
+	ck_assert_int_eq(dec.spawn, 10);
+	ck_assert_int_le(dec.wake_ms, 5000 + POOL_BURST_RECHECK_MS);
+	/* The same queue again before they start: they count as idle. */
+	decideq(14, 10, 14, 10, 5010);
+	ck_assert_int_eq(dec.spawn, 0);
+	/* The queue grew by 5 beyond them: 5 more, still the same second. */
+	decideq(14, 10, 14, 15, 5020);
+	ck_assert_int_eq(dec.spawn, 5);
+}
+END_TEST
+
+START_TEST(test_burst_idle_serve_queue)
+{
+	/* Enough idle workers for what is queued: nothing to do. */
+	decideq(8, 6, 8, 6, 1000);
+	ck_assert_int_eq(dec.spawn, 0);
+	/* One short of the queue: one, not the doubling's batch. */
+	decideq(8, 5, 8, 6, 1001);
+	ck_assert_int_eq(dec.spawn, 1);
+}
+END_TEST
+
+START_TEST(test_burst_capped_by_max_children)
+{
+	pol.max_children = 20;
+	/* 16 alive, two of them retiring: room for 4. */
+	decideq(14, 0, 16, 100, 1000);
+	ck_assert_int_eq(dec.spawn, 4);
+	decideq(18, 4, 20, 100, 1010);
+	ck_assert_int_eq(dec.spawn, 0);
+}
+END_TEST
+
+START_TEST(test_burst_held_by_backoff)
+{
+	(void)pool_spawn_failed(&ctl, 1000);
+	ck_assert_int_eq(ctl.backoff_ms, POOL_BACKOFF_MIN_MS);
+	/* In the backoff: nothing, however long the queue. */
+	decideq(4, 0, 4, 50, 1050);
+	ck_assert_int_eq(dec.spawn, 0);
+	ck_assert_int_eq(dec.wake_ms, 1000 + POOL_BACKOFF_MIN_MS);
+	/* After it: one at a time, and the backoff starts again. */
+	decideq(4, 0, 4, 50, 1100);
+	ck_assert_int_eq(dec.spawn, 1);
+	decideq(5, 1, 5, 50, 1150);
+	ck_assert_int_eq(dec.spawn, 0);
+	/* Workers live again: the whole queue at once. */
+	(void)pool_worker_lived(&ctl);
+	decideq(5, 1, 5, 50, 1200);
+	ck_assert_int_eq(dec.spawn, 49);
+}
+END_TEST
+
+START_TEST(test_burst_absent_doubling_stays)
+{
+	/* Nothing queued: the 1, 2, 4 doubling for spares, as before. */
+	decideq(4, 0, 4, 0, 1000);
+	ck_assert_int_eq(dec.spawn, 1);
+	decideq(5, 0, 5, 0, 2000);
+	ck_assert_int_eq(dec.spawn, 2);
+	decideq(7, 0, 7, 0, 3000);
+	ck_assert_int_eq(dec.spawn, 4);
+	/*
+	 * A queue of 3 while short of spares, before the next batch is
+	 * due: 3 at once, and with them the spares are met.
+	 */
+	decideq(11, 0, 11, 3, 3100);
+	ck_assert_int_eq(dec.spawn, 3);
+}
+END_TEST
+
+
 /* ---- spare shortage: the doubling rate ------------------------------ */
 
 START_TEST(test_spare_batches_double)
@@ -136,12 +224,13 @@ START_TEST(test_spare_batches_double)
 
 		/* Every worker busy: still short however many came. */
 		EXPECT_SPAWN(total, 0, total, t, want[i]);
-		ck_assert_int_eq(dec.wake_ms, t + 1000);
+		/* Short: the queue is looked at again soon. */
+		ck_assert_int_eq(dec.wake_ms, t + POOL_BURST_RECHECK_MS);
 		total += dec.spawn;
 
 		/* Later in the same second: no second batch. */
 		EXPECT_SPAWN(total, 0, total, t + 1, 0);
-		ck_assert_int_eq(dec.wake_ms, t + 1000);
+		ck_assert_int_eq(dec.wake_ms, t + 1 + POOL_BURST_RECHECK_MS);
 		EXPECT_SPAWN(total, 0, total, t + 999, 0);
 		ck_assert_int_eq(dec.wake_ms, t + 1000);
 	}
@@ -472,6 +561,12 @@ check_suite(void)
 	tc = check_tcase(s, "spares", CHECK_TESTS(test_spare_batches_double,
 	    test_spare_batch_is_rate_not_shortfall, test_spare_rate_resets,
 	    test_spare_min_zero));
+	tcase_add_checked_fixture(tc, setup, NULL);
+
+	tc = check_tcase(s, "burst", CHECK_TESTS(
+	    test_burst_spawns_one_per_queued, test_burst_idle_serve_queue,
+	    test_burst_capped_by_max_children, test_burst_held_by_backoff,
+	    test_burst_absent_doubling_stays));
 	tcase_add_checked_fixture(tc, setup, NULL);
 
 	tc = check_tcase(s, "retire", CHECK_TESTS(test_retire_rate,

@@ -101,7 +101,7 @@ spawn_prepare(struct server *srv)
 	 * ctime_r() (--timestamp) and syslog(3)'s own time stamp then never
 	 * read /etc/localtime in a child, where the filter forbids it.
 	 */
-	(void)srv;
+	log_set_master(srv->master_pid);
 	tzset();
 	for (r = 0; r < NROLES; r++) {
 		if (filter_ok[r])
@@ -185,8 +185,9 @@ close_others(struct server *srv, const struct serve_spec *spec)
 			continue;
 		if (role_listens(spec->role, &srv->ls[i]))
 			keep[n++] = srv->ls[i].fd;
-		else
+		else if (spec->role != SERVE_CONN)
 			srv->ls[i].fd = -1;	/* closed below */
+		/* SERVE_CONN never looks at a listener: no page written */
 	}
 	for (i = 0; i < spec->nkeep && i < SPAWN_KEEP_MAX; i++)
 		if (spec->keep[i] > STDERR_FILENO)
@@ -282,14 +283,20 @@ serve_enter(struct server *srv, const struct serve_spec *spec,
 	int	top, has_master = spec->role != SERVE_INETD &&
 		    spec->role != SERVE_INETD_DGRAM;
 
-	log_set_child();
+	/*
+	 * A forked child writes no variable of the master's it can avoid:
+	 * each page written is a page of its own (issue #10).  fatal()
+	 * knows a forked child by its pid (log_set_master()).
+	 */
+	if (!has_master)
+		log_set_child();
 	if (has_master)
 		sig_child_reset();
 	if (spec->sigsetup != NULL)
 		spec->sigsetup();	/* still blocked: nothing slips by */
 	if (mask != NULL)
 		(void)sigprocmask(SIG_SETMASK, mask, NULL);
-	closelog();	/* reopened below: close_others would take it */
+	log_close();	/* reopened below: close_others would take it */
 	top = close_others(srv, spec);
 	log_reopen();
 	if (svc_child_drop(err, sizeof(err)) == -1) {

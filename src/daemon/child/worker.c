@@ -183,7 +183,12 @@ worker_serve(struct server *srv, const struct serve_spec *spec)
 		log_warn("worker: epoll");
 		return 2;
 	}
-	limit = pool_jitter_limit(srv->opt->max_requests, arc4random());
+	/*
+	 * arc4random() only when there is a limit to jitter: its state is
+	 * a mapping of its own, two pages and a getrandom() per worker.
+	 */
+	limit = srv->opt->max_requests > 0 ?
+	    pool_jitter_limit(srv->opt->max_requests, arc4random()) : 0;
 	setproctitle("worker idle");
 	slot_set_state(wa->sb, me, SLOT_IDLE);
 	while (!worker_stop && getppid() == srv->master_pid) {

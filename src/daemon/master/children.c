@@ -20,6 +20,7 @@
 #include "children.h"
 #include "clock.h"
 #include "log.h"
+#include "privmem.h"
 #include "spawn.h"
 
 /* 0 once the kernel has said it has no pidfd_open (ENOSYS). */
@@ -49,7 +50,8 @@ int
 children_init(struct children *c, size_t cap)
 {
 	memset(c, 0, sizeof(*c));
-	if ((c->tab = reallocarray(NULL, cap, sizeof(*c->tab))) == NULL)
+	/* Rewritten on every fork: kept out of the children (privmem.h). */
+	if ((c->tab = privmem_alloc(cap, sizeof(*c->tab))) == NULL)
 		return -1;
 	c->cap = cap;
 	return 0;
@@ -63,7 +65,7 @@ children_free(struct children *c)
 	for (i = 0; i < c->n; i++)
 		if (c->tab[i].pidfd != -1)
 			(void)close(c->tab[i].pidfd);
-	free(c->tab);
+	privmem_free(c->tab, c->cap, sizeof(*c->tab));
 	memset(c, 0, sizeof(*c));
 }
 

@@ -329,7 +329,7 @@ answer_workers(struct ctlbuf *b)
 		if (r.k->role == ROLE_WORKER)
 			row_from_slot(&r, peer, sizeof(peer), now);
 		else if (r.k->role == ROLE_UDP)
-			r.served = csrv->st.udp_in;
+			r.served = csrv->st->udp_in;
 		worker_obj(b, &r, now, &first);
 	}
 	ctlbuf_printf(b, "]}\n");
@@ -394,14 +394,14 @@ answer(struct ctlbuf *b, const char *req)
 
 	info(&ci);
 	if (strcmp(req, "status") == 0) {
-		(void)stats_format(&csrv->st, ci.model, line, sizeof(line));
+		(void)stats_format(csrv->st, ci.model, line, sizeof(line));
 		ctlfmt_status(b, line, &ci);
 	} else if (strcmp(req, "workers") == 0)
 		answer_workers(b);
 	else if (strncmp(req, "workers ", 8) == 0)
 		answer_resize(b, req + 8);
 	else if (strcmp(req, "metrics") == 0)
-		ctlfmt_metrics(b, &csrv->st, &ci);
+		ctlfmt_metrics(b, csrv->st, &ci);
 	else if (strcmp(req, "reload") == 0)
 		answer_action(b, "reload", SIGHUP);
 	else if (strcmp(req, "upgrade") == 0)

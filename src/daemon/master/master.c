@@ -32,6 +32,7 @@
 #include "log.h"
 #include "master.h"
 #include "pool.h"
+#include "privmem.h"
 #include "sig.h"
 #include "stats.h"
 #include "svc.h"
@@ -101,7 +102,7 @@ master_pause(struct master *m, int64_t ms, const char *why)
 		log_warn("%s", why);
 	m->pause_logged = 1;
 	m->paused_until = clock_ms() + ms;
-	m->srv->st.backoff_ms = (long)ms;
+	m->srv->st->backoff_ms = (long)ms;
 }
 
 int
@@ -118,11 +119,11 @@ master_paused(const struct master *m, int64_t now)
 void
 master_fork_failed(struct master *m, const char *what)
 {
-	m->srv->st.fork_failed++;
+	m->srv->st->fork_failed++;
 	m->fork_backoff = fork_backoff_ms(++m->fork_failures);
 	log_warn("%s %lld ms", what, (long long)m->fork_backoff);
 	m->paused_until = clock_ms() + m->fork_backoff;
-	m->srv->st.backoff_ms = (long)m->fork_backoff;
+	m->srv->st->backoff_ms = (long)m->fork_backoff;
 }
 
 void
@@ -132,7 +133,7 @@ master_fork_ok(struct master *m)
 		return;
 	m->fork_failures = 0;
 	m->fork_backoff = 0;
-	m->srv->st.backoff_ms = 0;
+	m->srv->st->backoff_ms = 0;
 }
 
 void
@@ -151,7 +152,7 @@ master_signal_role(struct master *m, enum child_role role, int sig)
 void
 master_status_changed(struct master *m)
 {
-	limits_fold(m->srv, &m->srv->st);
+	limits_fold(m->srv, m->srv->st);
 	svc_status(m->srv);
 }
 
@@ -202,7 +203,7 @@ master_hangups(struct master *m, size_t first)
 			continue;	/* gone already this turn */
 		children_forget_index(&m->kids, j, &ch);
 		(void)close(ch.fd);
-		m->srv->st.reaped++;
+		m->srv->st->reaped++;
 	}
 }
 
@@ -222,7 +223,7 @@ master_stop(struct master *m, int how)
 	m->model->counts(m, 1);
 	if (how == SIGTERM) {
 		log_info("graceful stop: %d open connection%s, grace %ds",
-		    srv->st.open, srv->st.open == 1 ? "" : "s",
+		    srv->st->open, srv->st->open == 1 ? "" : "s",
 		    srv->opt->grace);
 		m->deadline = clock_ms() + (int64_t)srv->opt->grace * 1000;
 		master_signal_role(m, ROLE_UDP, SIGTERM);
@@ -240,8 +241,8 @@ master_status_line(struct master *m)
 	char	line[1024];
 
 	m->model->counts(m, 0);
-	limits_fold(m->srv, &m->srv->st);
-	(void)stats_format(&m->srv->st, m->model->name, line, sizeof(line));
+	limits_fold(m->srv, m->srv->st);
+	(void)stats_format(m->srv->st, m->model->name, line, sizeof(line));
 	log_notice("%s", line);
 }
 
@@ -269,7 +270,7 @@ master_dispatch(struct master *m, int sig)
 {
 	switch (sig) {
 	case SIGCHLD:
-		if (!m->ignore && children_reap(&m->kids, &m->srv->st) > 0)
+		if (!m->ignore && children_reap(&m->kids, m->srv->st) > 0)
 			m->counts_changed = 1;
 		break;
 	case SIGINT:
@@ -365,7 +366,8 @@ static void
 master_init(struct master *m, struct server *srv, const struct master_model *model,
     void *priv)
 {
-	size_t	cap = (size_t)srv->opt->max_children + 2;
+	size_t		 cap = (size_t)srv->opt->max_children + 2;
+	struct stats	*st;
 
 	memset(m, 0, sizeof(*m));
 	m->srv = srv;
@@ -378,9 +380,14 @@ master_init(struct master *m, struct server *srv, const struct master_model *mod
 	m->kids.on_forget = master_forget;
 	m->kids.on_reaped = master_claim;
 	m->kids.hook_arg = m;
+	if ((st = privmem_alloc(1, sizeof(*st))) != NULL) {
+		*st = *srv->st;
+		srv->st = st;	/* the static one stays unused: no free */
+	}
 	/* self-pipe, liveops, listeners or wake pipe, children, UDP */
 	m->pfdcap = 3 + srv->nls + cap + 1;
-	if ((m->pfd = reallocarray(NULL, m->pfdcap, sizeof(*m->pfd))) == NULL)
+	/* Rebuilt on every fork: kept out of the children (privmem.h). */
+	if ((m->pfd = privmem_alloc(m->pfdcap, sizeof(*m->pfd))) == NULL)
 		fatal("poll set");
 	udpw_init(&m->udp);
 	if (limits_setup(srv) == -1)
@@ -406,13 +413,13 @@ master_run(struct server *srv, const struct master_model *model, void *priv)
 			break;
 		master_turn(&m);
 	}
-	limits_fold(srv, &srv->st);
+	limits_fold(srv, srv->st);
 	log_info("stopped: served=%llu reaped=%llu abnormal=%llu",
-	    (unsigned long long)srv->st.served,
-	    (unsigned long long)srv->st.reaped,
-	    (unsigned long long)srv->st.abnormal);
+	    (unsigned long long)srv->st->served,
+	    (unsigned long long)srv->st->reaped,
+	    (unsigned long long)srv->st->abnormal);
 	model->finish(&m);
 	children_free(&m.kids);
-	free(m.pfd);
+	privmem_free(m.pfd, m.pfdcap, sizeof(*m.pfd));
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include "limit.h"
 #include "log.h"
 #include "master.h"
+#include "privmem.h"
 #include "server.h"
 #include "spawn.h"
 
@@ -41,12 +42,14 @@ struct fork_model {
 	int64_t	next_check;	/* limits_check() due */
 };
 
-static struct fork_model	fm;
+static struct fork_model	fm_static;
+/* Bumped on every fork: in the master's own memory (privmem.h). */
+static struct fork_model	*fm = &fm_static;
 
 static void
 fork_title(struct master *m)
 {
-	setproctitle("master fork %zu busy%s", fm.nconn,
+	setproctitle("master fork %zu busy%s", fm->nconn,
 	    m->stopping ? " stopping" : "");
 }
 
@@ -91,15 +94,15 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket)
 	}
 	ch = master_spawned(m, pid, ROLE_CHILD, p[0]);
 	ch->ticket = ticket;		/* released when it leaves */
-	fm.nconn++;
-	m->srv->st.served++;
+	fm->nconn++;
+	m->srv->st->served++;
 	master_fork_ok(m);
 }
 
 static int
 fork_can_accept(struct master *m, int64_t now)
 {
-	return fm.nconn < (size_t)m->srv->opt->max_children &&
+	return fm->nconn < (size_t)m->srv->opt->max_children &&
 	    !master_paused(m, now);
 }
 
@@ -114,12 +117,12 @@ fork_accept_failed(struct master *m, int err)
 		return -1;
 	case ACCEPT_PAUSE:
 		/* Don't spin on a full fd table: pause. */
-		m->srv->st.accept_failed++;
+		m->srv->st->accept_failed++;
 		errno = err;
 		master_pause(m, ACCEPT_PAUSE_MS, "accept");
 		return -1;
 	default:
-		m->srv->st.accept_failed++;
+		m->srv->st->accept_failed++;
 		errno = err;
 		log_warn("accept");
 		return -1;
@@ -175,7 +178,7 @@ fork_accept(struct master *m, int lfd)
 static void
 fork_start(struct master *m)
 {
-	memset(&fm, 0, sizeof(fm));
+	memset(fm, 0, sizeof(*fm));
 	fork_title(m);
 }
 
@@ -193,7 +196,7 @@ fork_prepare(struct master *m, int64_t now)
 	size_t		 i;
 	int		 accepting = fork_can_accept(m, now);
 
-	fm.lfirst = m->npfd;
+	fm->lfirst = m->npfd;
 	for (i = 0; i < srv->nls; i++)
 		(void)master_pfd_add(m, srv->ls[i].fd, accepting &&
 		    srv->ls[i].socktype == SOCK_STREAM ? POLLIN : 0);
@@ -210,9 +213,9 @@ fork_prepare(struct master *m, int64_t now)
 static void
 fork_check_shared(struct master *m, int64_t now)
 {
-	if (now < fm.next_check)
+	if (now < fm->next_check)
 		return;
-	fm.next_check = now + 1000;
+	fm->next_check = now + 1000;
 	if (limits_check(m->srv) != -1)
 		return;
 	log_warnx("shared memory corrupt (the counters): new segments");
@@ -230,7 +233,7 @@ fork_polled(struct master *m, int n)
 	fork_check_shared(m, clock_ms());
 	if (n <= 0)
 		return;
-	for (i = fm.lfirst; i < fm.lfirst + m->srv->nls; i++)
+	for (i = fm->lfirst; i < fm->lfirst + m->srv->nls; i++)
 		if (m->pfd[i].revents & POLLIN)
 			fork_accept(m, m->pfd[i].fd);
 }
@@ -240,19 +243,19 @@ static void
 fork_forget(struct master *m, struct child *ch)
 {
 	limits_release(m->srv, &ch->ticket);
-	if (fm.nconn > 0)
-		fm.nconn--;
+	if (fm->nconn > 0)
+		fm->nconn--;
 }
 
 static void
 fork_counts(struct master *m, int force)
 {
-	struct stats	*st = &m->srv->st;
+	struct stats	*st = m->srv->st;
 
-	st->workers = st->busy = st->open = (int)fm.nconn;
+	st->workers = st->busy = st->open = (int)fm->nconn;
 	st->idle = 0;
-	if (force || fm.nconn != fm.last_title) {
-		fm.last_title = fm.nconn;
+	if (force || fm->nconn != fm->last_title) {
+		fm->last_title = fm->nconn;
 		fork_title(m);
 	}
 }
@@ -295,5 +298,9 @@ static const struct master_model fork_model = {
 int
 model_fork_run(struct server *srv)
 {
-	return master_run(srv, &fork_model, &fm);
+	struct fork_model	*p;
+
+	if ((p = privmem_alloc(1, sizeof(*p))) != NULL)
+		fm = p;
+	return master_run(srv, &fork_model, fm);
 }

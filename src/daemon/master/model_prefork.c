@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backlog.h"
 #include "children.h"
 #include "control.h"
 #include "clock.h"
@@ -43,6 +44,7 @@
 #include "log.h"
 #include "master.h"
 #include "pool.h"
+#include "privmem.h"
 #include "scoreboard.h"
 #include "server.h"
 #include "spawn.h"
@@ -52,14 +54,14 @@
 struct prefork {
 	struct server		*srv;
 	struct master		*m;
-	struct scoreboard	 sb;		/* shared: untrusted */
+	struct scoreboard	*sb;		/* shared: untrusted */
 	struct pool_ctl		 ctl;
 	struct pool_policy	 pol;
 	struct pool_decision	 dec;
 	int			 wake[2];
 	size_t			 wake_pfd;
 	uint64_t		 served_gone;	/* by workers already reaped */
-	struct worker_args	 wargs;		/* the workers' copy */
+	struct worker_args	*wargs;		/* the workers' copy */
 	int			 last_total, last_idle, last_busy;
 	uint64_t		 last_served;	/* STATUS= carries it too */
 	const char		*corrupt;	/* why, or NULL */
@@ -78,7 +80,15 @@ struct pool_counts {
 
 /* ---- the master ---------------------------------------------------- */
 
-static struct prefork	pfs;
+/*
+ * The workers read the scoreboard's geometry and their arguments, so
+ * those stay in ordinary memory; the rest, rewritten on every turn of
+ * the loop, lives in the master's own (privmem.h): no worker keeps a
+ * stale private copy of its page (issue #10).
+ */
+static struct prefork		pfs;
+static struct scoreboard	prefork_sb;
+static struct worker_args	prefork_wargs;
 
 /*
  * A worker's slot as the master may believe it: 1 and *state if the
@@ -92,11 +102,11 @@ slot_read(struct prefork *pf, const struct child *ch, int *state,
 {
 	if (ch->slot < 0)
 		return 0;
-	if (scoreboard_slot_check(&pf->sb, (size_t)ch->slot, ch->pid,
+	if (scoreboard_slot_check(pf->sb, (size_t)ch->slot, ch->pid,
 	    state) == -1)
 		return -1;
 	if (served != NULL)
-		*served = scoreboard_slot_served(&pf->sb, (size_t)ch->slot);
+		*served = scoreboard_slot_served(pf->sb, (size_t)ch->slot);
 	return 1;
 }
 
@@ -138,7 +148,7 @@ static void
 prefork_counts(struct master *m, int force)
 {
 	struct prefork		*pf = m->priv;
-	struct stats		*st = &m->srv->st;
+	struct stats		*st = m->srv->st;
 	struct pool_counts	 c;
 
 	pool_count(pf, &c);
@@ -171,21 +181,21 @@ spawn_worker(struct prefork *pf)
 	ssize_t			 idx;
 
 	/* A slot free by the master's own records (scoreboard.h). */
-	if ((idx = scoreboard_claim(&pf->sb, m->generation)) == -1)
+	if ((idx = scoreboard_claim(pf->sb, m->generation)) == -1)
 		fatalx("%s: scoreboard full", __func__);
 	memset(&spec, 0, sizeof(spec));
 	spec.role = SERVE_WORKER;
 	spec.keep[spec.nkeep++] = pf->wake[1];	/* the rest is closed */
 	spec.serve = worker_serve;
 	spec.sigsetup = worker_sigsetup;	/* before any signal gets in */
-	spec.arg = &pf->wargs;
-	spec.ctx = &pf->sb.slot[idx];
+	spec.arg = pf->wargs;
+	spec.ctx = &pf->sb->slot[idx];
 	if ((pid = spawn_serving(m->srv, &spec)) == -1) {
-		scoreboard_vacate(&pf->sb, (size_t)idx);
+		scoreboard_vacate(pf->sb, (size_t)idx);
 		master_fork_failed(m, "fork: respawn backoff");
 		return -1;
 	}
-	scoreboard_assign(&pf->sb, (size_t)idx, pid);
+	scoreboard_assign(pf->sb, (size_t)idx, pid);
 	ch = master_spawned(m, pid, ROLE_WORKER, -1);
 	ch->slot = (int)idx;
 	master_fork_ok(m);
@@ -266,8 +276,9 @@ maintain(struct prefork *pf)
 	if (m->stopping)
 		return;
 	pool_count(pf, &c);
-	pool_decide(&pf->ctl, &pf->pol, c.active, c.idle, c.alive, now,
-	    &pf->dec);
+	/* issue #10: the listen queue's length feeds the burst rule. */
+	pool_decide(&pf->ctl, &pf->pol, c.active, c.idle, c.alive,
+	    backlog_queued(pf->srv->ls, pf->srv->nls), now, &pf->dec);
 	if (master_paused(m, now)) {		/* fork failed: wait */
 		pf->dec.spawn = 0;
 		if (m->paused_until < pf->dec.wake_ms)
@@ -280,7 +291,7 @@ maintain(struct prefork *pf)
 		(void)retire_idle(pf, pf->dec.retire);
 	/* Growing or not short any more: let workers wake us again. */
 	if (pf->dec.spawn > 0 || c.idle >= pf->pol.min_spare)
-		pf->sb.hdr->wake_pending = 0;
+		pf->sb->hdr->wake_pending = 0;
 	backoff_check(pf, now);
 }
 
@@ -327,7 +338,7 @@ renew_shared(struct prefork *pf)
 	    "every worker", pf->corrupt);
 	pf->corrupt = NULL;
 	n = retire_older(m, 1);
-	if (scoreboard_renew(&pf->sb) == -1)
+	if (scoreboard_renew(pf->sb) == -1)
 		log_warn("scoreboard: the old one is kept");
 	if (limits_renew(m->srv) == -1)
 		log_warnx("limits: new segments could not be made, the old "
@@ -360,15 +371,15 @@ prefork_forget(struct master *m, struct child *ch)
 		return;		/* old segments: nothing of ours to settle */
 	case -1:
 		pf->corrupt = "a reaped worker's slot names another process";
-		scoreboard_vacate(&pf->sb, (size_t)ch->slot);
+		scoreboard_vacate(pf->sb, (size_t)ch->slot);
 		return;
 	}
 	pf->served_gone += served;
 	/* Died holding a --per-ip count: give it back (checked there). */
 	if (limits_reaped(m->srv, ch->pid,
-	    scoreboard_slot_ticket(&pf->sb, (size_t)ch->slot)) == -1)
+	    scoreboard_slot_ticket(pf->sb, (size_t)ch->slot)) == -1)
 		pf->corrupt = "the limit table";
-	scoreboard_vacate(&pf->sb, (size_t)ch->slot);
+	scoreboard_vacate(pf->sb, (size_t)ch->slot);
 }
 
 static void
@@ -461,7 +472,7 @@ listeners_prepare(struct prefork *pf)
 		}
 	if (nstream != 1)
 		return;
-	pf->wargs.one_listener = 1;
+	pf->wargs->one_listener = 1;
 	if ((fl = fcntl(srv->ls[which].fd, F_GETFL)) == -1 ||
 	    fcntl(srv->ls[which].fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
 		fatal("fcntl");
@@ -478,19 +489,19 @@ prefork_start(struct master *m)
 
 	pf->srv = srv;
 	pf->m = m;
-	pf->wargs.srv = srv;
-	pf->wargs.sb = &pf->sb;
+	pf->wargs->srv = srv;
+	pf->wargs->sb = pf->sb;
 	pf->pol.floor = srv->opt->workers;
 	pf->pol.min_spare = srv->opt->min_spare;
 	pf->pol.max_spare = srv->opt->max_spare;
 	pf->pol.max_children = srv->opt->max_children;
 	pool_init(&pf->ctl);
-	if (scoreboard_create(&pf->sb, (size_t)srv->opt->max_children) == -1)
+	if (scoreboard_create(pf->sb, (size_t)srv->opt->max_children) == -1)
 		fatal("scoreboard");
 	if (pipe2(pf->wake, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe2");
-	scoreboard_set_wake(&pf->sb, pf->wake[1], srv->opt->min_spare);
-	control_view_scoreboard(&pf->sb);	/* issue #11: "workers" */
+	scoreboard_set_wake(pf->sb, pf->wake[1], srv->opt->min_spare);
+	control_view_scoreboard(pf->sb);	/* issue #11: "workers" */
 	listeners_prepare(pf);
 	maintain(pf);
 }
@@ -512,7 +523,7 @@ prefork_finish(struct master *m)
 
 	(void)close(pf->wake[0]);
 	(void)close(pf->wake[1]);
-	scoreboard_destroy(&pf->sb);
+	scoreboard_destroy(pf->sb);
 }
 
 static const struct master_model prefork_model = {
@@ -524,6 +535,14 @@ static const struct master_model prefork_model = {
 int
 model_prefork_run(struct server *srv)
 {
-	memset(&pfs, 0, sizeof(pfs));
-	return master_run(srv, &prefork_model, &pfs);
+	struct prefork	*pf;
+
+	if ((pf = privmem_alloc(1, sizeof(*pf))) == NULL) {
+		memset(&pfs, 0, sizeof(pfs));
+		pf = &pfs;
+	}
+	memset(&prefork_wargs, 0, sizeof(prefork_wargs));
+	pf->sb = &prefork_sb;
+	pf->wargs = &prefork_wargs;
+	return master_run(srv, &prefork_model, pf);
 }

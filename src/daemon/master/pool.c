@@ -6,6 +6,14 @@
  * processes in the same instant would steal the CPU from the workers
  * that are serving.  Doubling reaches 63 workers within 6 s yet costs a
  * single fork when one spare is all that was missing.
+ *
+ * Why the burst rule beside it: the doubling guesses at demand from a
+ * sampled idle count, but the listen queue's length is demand itself.
+ * Connections already waiting with no worker to take them would wait
+ * seconds for the doubling (1,000 at once took half a minute and timed
+ * out), so one worker is spawned for each at once, up to
+ * --max-children; forking them is cheaper than the clients' retries.
+ * The crash-loop backoff still holds it to one at a time.
  */
 #include "config.h"
 
@@ -55,11 +63,12 @@ pool_backoff_for(int crashes)
  * total: live workers not being retired; idle: those of them idle or
  * starting (a starting worker will be idle in a moment: counting it
  * avoids spawning twice); alive: every live worker, retiring ones too,
- * which is what --max-children bounds.
+ * which is what --max-children bounds; queued: connections waiting in
+ * the listen queues, not yet accepted.
  */
 void
 pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
-    int idle, int alive, long long now, struct pool_decision *d)
+    int idle, int alive, int queued, long long now, struct pool_decision *d)
 {
 	int		room = p->max_children - alive;
 	int		want, short_by, surplus;
@@ -84,6 +93,18 @@ pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
 		total += d->spawn;
 	}
 
+	/* A burst waits in the queue: a worker for each, now. */
+	want = queued - idle;
+	if (want > 0 && room > 0) {
+		want = want < room ? want : room;
+		d->spawn += want;
+		room -= want;
+		idle += want;
+		total += want;
+		if (now + POOL_BURST_RECHECK_MS < wake)
+			wake = now + POOL_BURST_RECHECK_MS;
+	}
+
 	short_by = p->min_spare - idle;
 	if (short_by > 0 && room > 0) {
 		if (now >= c->next_spawn_ms) {
@@ -104,6 +125,13 @@ pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
 		}
 		if (c->next_spawn_ms < wake)
 			wake = c->next_spawn_ms;
+		/*
+		 * Short of spares: the next connections will queue with
+		 * nobody to take them, and the worker that took the last
+		 * spare has already woken us.  Look at the queue often.
+		 */
+		if (now + POOL_BURST_RECHECK_MS < wake)
+			wake = now + POOL_BURST_RECHECK_MS;
 	} else if (short_by <= 0)
 		c->spawn_rate = 1;
 

@@ -6,8 +6,13 @@
  * Check suite can drive it with a fake clock:
  *
  *  - below the floor (--workers): spawn at once, up to the floor;
- *  - fewer idle than --min-spare: spawn 1, 2, 4 ... 32 in successive
- *    seconds while still short (Apache's doubling), then back to 1;
+ *  - a burst: more connections wait in the listen queue (backlog.h)
+ *    than there are idle or starting workers: spawn one for each of
+ *    them at once; while short of spares, look at the queue again
+ *    every POOL_BURST_RECHECK_MS;
+ *  - fewer idle than --min-spare (spares, with nothing queued): spawn
+ *    1, 2, 4 ... 32 in successive seconds while still short (Apache's
+ *    doubling), then back to 1;
  *  - more idle than --max-spare: retire up to 4 a second, never below
  *    the floor;
  *  - never more than --max-children;
@@ -24,6 +29,7 @@
 #define POOL_BACKOFF_MIN_MS	100
 #define POOL_BACKOFF_MAX_MS	10000
 #define POOL_TICK_MS		1000
+#define POOL_BURST_RECHECK_MS	20	/* queue re-read while short */
 
 struct pool_policy {
 	int	floor;		/* --workers, changed by TTIN/TTOU */
@@ -48,8 +54,9 @@ struct pool_decision {
 };
 
 void		pool_init(struct pool_ctl *);
+/* total, idle, alive, queued (connections waiting to be accepted), now */
 void		pool_decide(struct pool_ctl *, const struct pool_policy *,
-		    int, int, int, long long, struct pool_decision *);
+		    int, int, int, int, long long, struct pool_decision *);
 /* Returns 1 if the backoff changed (the caller logs it). */
 int		pool_worker_exited(struct pool_ctl *, int, long long,
 		    long long);

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "privmem.h"
 #include "scoreboard.h"
 
 static int
@@ -41,10 +42,11 @@ scoreboard_create(struct scoreboard *sb, size_t nslots)
 	sb->maplen = sizeof(struct scoreboard_hdr) + nslots *
 	    sizeof(struct slot);
 	/* The master's record, made before serving. */
-	if ((sb->owner = calloc(nslots, sizeof(*sb->owner))) == NULL)
+	/* Written at every spawn and exit: the master's own (privmem.h). */
+	if ((sb->owner = privmem_alloc(nslots, sizeof(*sb->owner))) == NULL)
 		return -1;
 	if (map_board(sb) == -1) {
-		free(sb->owner);
+		privmem_free(sb->owner, nslots, sizeof(*sb->owner));
 		sb->owner = NULL;
 		return -1;
 	}
@@ -57,7 +59,7 @@ scoreboard_destroy(struct scoreboard *sb)
 {
 	if (sb->hdr != NULL)
 		(void)munmap(sb->hdr, sb->maplen);
-	free(sb->owner);
+	privmem_free(sb->owner, sb->nslots, sizeof(*sb->owner));
 	memset(sb, 0, sizeof(*sb));
 	sb->wake_fd = -1;
 }

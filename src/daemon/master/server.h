@@ -23,7 +23,12 @@ struct server {
 	struct listener		 ls[LISTEN_MAX];
 	size_t			 nls;
 	struct echo_params	 ep;
-	struct stats		 st;
+	/*
+	 * The counters the master bumps on every fork: in memory of the
+	 * master's own once it runs (privmem.h), so a child holds no
+	 * stale copy of their page; never NULL.
+	 */
+	struct stats		*st;
 	pid_t			 master_pid;
 	/* issue #5: per-source limits and shared counters (limit.h) */
 	struct limits		*lim;		/* NULL: none (inetd mode) */

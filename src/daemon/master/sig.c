@@ -131,7 +131,8 @@ sig_next(void)
 
 	if (qhead < qlen)
 		return queue[qhead++];
-	qhead = qlen = 0;
+	if (qlen != 0)		/* no write when idle: see privmem.h */
+		qhead = qlen = 0;
 	if (sigpipe[0] != -1 &&
 	    (n = read(sigpipe[0], queue, sizeof(queue))) > 0) {
 		qlen = (size_t)n;
@@ -145,12 +146,11 @@ sig_next(void)
 	return 0;
 }
 
-/* In a new child: default dispositions, no self-pipe, nothing blocked. */
+/* In a new child: default dispositions (spawn.c then sets the mask). */
 void
 sig_child_reset(void)
 {
 	struct sigaction	sa;
-	sigset_t		none;
 	size_t			i;
 
 	memset(&sa, 0, sizeof(sa));
@@ -158,14 +158,13 @@ sig_child_reset(void)
 	sa.sa_handler = SIG_DFL;
 	for (i = 0; i < NCAUGHT; i++)
 		(void)sigaction(caught[i], &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	if (sigpipe[0] != -1) {
-		(void)close(sigpipe[0]);
-		(void)close(sigpipe[1]);
-		sigpipe[0] = sigpipe[1] = -1;
-	}
-	qhead = qlen = 0;
+	/*
+	 * The mask is the caller's: serve_enter() sets the one it was
+	 * given right after (one sigprocmask, not two).  The self-pipe is
+	 * left to the caller's close_range (spawn.c), and
+	 * its variables unwritten: no handler of the master's runs here,
+	 * and each page a child writes is a page of its own (issue #10).
+	 */
 }
 
 /*

@@ -21,8 +21,10 @@
  *				actions, issue #11); -1 when the pipe is full
  *	sig_child_reset()	in a new child, before it does anything else:
  *				the dispositions sig_init() changed back to
- *				their defaults (only those), no self-pipe,
- *				an empty mask
+ *				their defaults (only those); the mask is
+ *				left to the caller (spawn.c sets it);
+ *				it writes no variable (the self-pipe is
+ *				closed by the caller's close_range)
  *	sig_serving()		a serving process's own: SIGTERM to its
  *				handler (no SA_RESTART), the master's other
  *				signals ignored

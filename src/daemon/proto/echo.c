@@ -3,8 +3,24 @@
  *
  * Interface in echo.h: the echo_buf ring and echo_serve().  echo_serve()
  * runs in a process that serves this one connection, so it may block in
- * poll(); nothing is allocated: the ring (ECHO_BUFSIZE) and, in line
- * mode, the line splitter live on its stack.
+ * poll().  Nothing is allocated and the stack stays shallow: the ring
+ * (ECHO_BUFSIZE), the line splitter and its read chunk are static, in
+ * BSS.  A page of BSS costs nothing until it is written, so a 64-byte
+ * echo dirties one page of the ring, not 64 KiB (on the stack, a 64 KiB
+ * frame would be probed page by page under -fstack-clash-protection and
+ * cost all of it in every serving process).  One connection per process
+ * at a time, which is what every model runs; echo_serve is not
+ * reentrant.
+ *
+ * Bulk: once a connection has moved a full ring's worth (ECHO_BUFSIZE)
+ * without line mode, on a socket, with SIGPIPE ignored, the bytes go
+ * socket -> pipe -> socket with splice(2), never copied to user space.
+ * The pipe is the ring then: its fill level is tracked, so reading stops
+ * while it is full (backpressure) and EOF drains it before we return,
+ * exactly as with the ring; the idle clock is the same.  Any failure to
+ * set it up (no pipe, splice refused by the file types) stays on the
+ * ring.  The pipe is kept for the next connection of a prefork worker
+ * when it is left empty, and closed otherwise.
  *
  * Cost model, because this is the benchmark's hot path: every read and
  * write is tried first and poll() is called only after EAGAIN, so a
@@ -32,6 +48,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,6 +68,17 @@
 
 #define IO_FAIL		(-1)	/* result->end is set */
 #define IO_AGAIN	(-2)
+#define IO_NOSPLICE	(-3)	/* splice refused: go on with the ring */
+
+/* Bytes moved through the ring before a connection counts as bulk. */
+#define SPLICE_AFTER	ECHO_BUFSIZE
+#define SPLICE_FLAGS	(SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+
+/* Static, not on the stack: see the comment at the top. */
+static struct echo_buf	 ring;
+static struct linemode	 lm;
+static char		 chunk[LINE_CHUNK];
+static int		 spl[2] = { -1, -1 };	/* the bulk pipe */
 
 struct conn {
 	int		 fd;
@@ -59,6 +87,7 @@ struct conn {
 	int		 moved;		/* bytes moved since the clock was read */
 	int		 rd_ready;	/* not known to be EAGAIN */
 	int		 wr_ready;
+	int		 nosplice;	/* splice refused: ring only */
 	struct timespec	 last;		/* when bytes last moved */
 	struct echo_buf	*buf;
 	struct echo_result *res;
@@ -72,6 +101,9 @@ static int	conn_wait(struct conn *, short);
 static ssize_t	conn_write(struct conn *);
 static int	conn_drain_some(struct conn *);
 static int	line_out(void *, const char *, size_t);
+static int	splice_setup(struct conn *);
+static void	splice_drop(void);
+static int	serve_splice(struct conn *);
 static void	delay(long long);
 
 void
@@ -408,6 +440,136 @@ line_out(void *arg, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The pipe, made once per process and kept while it is left empty, and
+ * the socket made non-blocking (splice has no MSG_DONTWAIT of its own for
+ * the socket side).  Returns the pipe's capacity, or 0: stay on the ring.
+ * SIGPIPE must be ignored, as every serving process has it: splice has
+ * no MSG_NOSIGNAL.
+ */
+static int
+splice_setup(struct conn *c)
+{
+	static int		 cap;
+	struct sigaction	 sa;
+	int			 fl;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == -1 || sa.sa_handler != SIG_IGN)
+		return 0;
+	if (spl[0] == -1) {
+		if (pipe2(spl, O_CLOEXEC | O_NONBLOCK) == -1)
+			return 0;
+		/*
+		 * More slots than bytes we hold (serve_splice caps those at
+		 * ECHO_BUFSIZE): a slot takes one fragment of an skb, often
+		 * less than a page.  If refused, the default will do.
+		 */
+		(void)fcntl(spl[1], F_SETPIPE_SZ, 4 * ECHO_BUFSIZE);
+		if ((cap = fcntl(spl[1], F_GETPIPE_SZ)) <= 0) {
+			splice_drop();
+			return 0;
+		}
+	}
+	if ((fl = fcntl(c->fd, F_GETFL)) == -1 || ((fl & O_NONBLOCK) == 0 &&
+	    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) == -1))
+		return 0;
+	return cap;
+}
+
+/* Bytes may be left in the pipe: never hand them to the next peer. */
+static void
+splice_drop(void)
+{
+	(void)close(spl[0]);
+	(void)close(spl[1]);
+	spl[0] = spl[1] = -1;
+}
+
+/*
+ * Move bytes socket -> pipe -> socket until the connection ends, like
+ * the ring loop in echo_serve.  A read that meets EAGAIN while the pipe
+ * holds bytes may mean the pipe has no slot left (it counts pages, not
+ * bytes): reading then waits until a write has made room ("stalled"),
+ * or poll would report the socket readable forever and we would spin.
+ * Returns IO_NOSPLICE when splice is refused before anything moved (the
+ * caller stays on the ring), 0 when the connection is over (result->end
+ * set).
+ */
+static int
+serve_splice(struct conn *c)
+{
+	size_t	 held = 0, cap;
+	ssize_t	 n;
+	int	 eof = 0, stalled = 0, want_rd, want_wr, rev, moved = 0;
+
+	if ((cap = (size_t)splice_setup(c)) == 0)
+		return IO_NOSPLICE;
+	/* The pipe's extra slots are for fragments: hold what the ring did. */
+	if (cap > ECHO_BUFSIZE)
+		cap = ECHO_BUFSIZE;
+	for (;;) {
+		want_rd = !eof && !stalled && held < cap;
+		want_wr = held > 0;
+		if (!want_rd && !want_wr) {
+			c->res->end = ECHO_END_EOF;
+			return 0;
+		}
+		if ((want_rd && c->rd_ready) || (want_wr && c->wr_ready)) {
+			if (want_rd && c->rd_ready) {
+				n = splice(c->fd, NULL, spl[1], NULL,
+				    cap - held, SPLICE_FLAGS);
+				if (n > 0) {
+					held += n;
+					c->res->bytes_in += n;
+					c->moved = moved = 1;
+				} else if (n == 0)
+					eof = 1;
+				else if (errno == EAGAIN && held > 0)
+					stalled = 1;
+				else if (errno == EAGAIN)
+					c->rd_ready = 0;
+				else if (errno == EINTR)
+					;
+				else if (!moved)
+					return IO_NOSPLICE;
+				else
+					goto fail;
+			}
+			if (held > 0 && c->wr_ready) {
+				n = splice(spl[0], NULL, c->fd, NULL, held,
+				    SPLICE_FLAGS);
+				if (n > 0) {
+					held -= n;
+					c->res->bytes_out += n;
+					c->res->bytes_spliced += n;
+					c->moved = moved = 1;
+					stalled = 0;
+				} else if (n == -1 && errno == EAGAIN)
+					c->wr_ready = 0;
+				else if (n == -1 && errno != EINTR)
+					goto fail;
+			}
+			continue;
+		}
+		rev = conn_wait(c, (want_rd ? POLLIN : 0) |
+		    (want_wr ? POLLOUT : 0));
+		if (rev <= 0)
+			break;
+		if (rev & (POLLIN | POLLHUP | POLLERR))
+			c->rd_ready = 1;
+		if (rev & (POLLOUT | POLLHUP | POLLERR))
+			c->wr_ready = 1;
+	}
+	if (held > 0)
+		splice_drop();
+	return 0;
+fail:
+	conn_fail(c, errno);
+	if (held > 0)
+		splice_drop();
+	return 0;
+}
+
 /* --delay: sleep the whole time, whatever signals arrive. */
 static void
 delay(long long ms)
@@ -425,18 +587,16 @@ delay(long long ms)
 void
 echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 {
-	struct echo_buf	 buf;
-	struct linemode	 lm;
+	struct echo_buf	*bp = &ring;
 	struct conn	 c;
 	struct iovec	 iov[2];
-	char		 chunk[LINE_CHUNK];
 	ssize_t		 n;
 	int		 line, eof = 0, want_rd, want_wr, rev;
 
 	memset(res, 0, sizeof(*res));
 	delay(p->delay_ms);
 
-	echo_buf_init(&buf);
+	echo_buf_init(bp);
 	line = p->prefix != NULL || p->timestamp;
 	if (line)
 		linemode_init(&lm, p->prefix, p->timestamp);
@@ -447,14 +607,14 @@ echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 	c.moved = 1;		/* start the idle clock at the first wait */
 	c.rd_ready = 1;
 	c.wr_ready = 1;
-	c.buf = &buf;
+	c.buf = bp;
 	c.res = res;
 
 	for (;;) {
 		/* Backpressure: no reading while the output is backed up. */
 		want_rd = !eof &&
-		    (line ? buf.len < LINE_HIWAT : buf.len < buf.cap);
-		want_wr = buf.len > 0;
+		    (line ? bp->len < LINE_HIWAT : bp->len < bp->cap);
+		want_wr = bp->len > 0;
 		if (!want_rd && !want_wr) {
 			res->end = ECHO_END_EOF;
 			return;
@@ -468,7 +628,7 @@ echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 					n = conn_readv(&c, iov, 1);
 				} else
 					n = conn_readv(&c, iov,
-					    buf_wiov(&buf, iov));
+					    buf_wiov(bp, iov));
 				if (n == IO_FAIL)
 					return;
 				if (n == IO_AGAIN)
@@ -480,18 +640,24 @@ echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 					    line_out, &c) == -1)
 						return;
 				} else if (!line)
-					echo_buf_produce(&buf, n);
+					echo_buf_produce(bp, n);
 				else if (linemode_feed(&lm, chunk, n,
 				    p->timestamp ? time(NULL) : 0,
 				    line_out, &c) == -1)
 					return;
 			}
-			if (buf.len > 0 && c.wr_ready) {
+			if (bp->len > 0 && c.wr_ready) {
 				n = conn_write(&c);
 				if (n == IO_FAIL)
 					return;
 				if (n == IO_AGAIN)
 					c.wr_ready = 0;
+			}
+			if (!line && !eof && bp->len == 0 && c.sock &&
+			    res->bytes_in >= SPLICE_AFTER && !c.nosplice) {
+				if (serve_splice(&c) != IO_NOSPLICE)
+					return;
+				c.nosplice = 1;
 			}
 			continue;
 		}

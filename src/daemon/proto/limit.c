@@ -132,7 +132,9 @@ static pid_t	lock_self;		/* this process's pid, 0: not known */
 static void
 lock_forget_self(void)
 {
-	lock_self = 0;			/* a forked child: ask again */
+	/* A forked child: ask again (no write, no private page, if unset). */
+	if (lock_self != 0)
+		lock_self = 0;
 }
 
 static pid_t
@@ -876,6 +878,7 @@ limits_fold(const struct server *srv, struct stats *st)
 	struct limits	*l = srv->lim;
 	uint64_t	 b[SHMSTAT_NCOUNT], c[SHMSTAT_NCOUNT], s[SHMSTAT_NCOUNT];
 	size_t		 i;
+	int		 moved = 0;
 
 	if (l == NULL)
 		return;
@@ -883,13 +886,20 @@ limits_fold(const struct server *srv, struct stats *st)
 	counters_get(&l->believed, s);
 	counters_get(l->ctr, c);
 	for (i = 0; i < SHMSTAT_NCOUNT; i++) {
-		if (c[i] >= s[i] && c[i] - s[i] <= LIM_COUNTER_STEP)
+		if (c[i] >= s[i] && c[i] - s[i] <= LIM_COUNTER_STEP) {
+			moved |= c[i] != s[i];
 			s[i] = c[i];
-		else
+		} else
 			l->ctr_bad = 1;
 		c[i] = b[i] + s[i];
 	}
-	counters_put(&l->believed, s);
+	/*
+	 * Written only when it moved: the master folds on every turn of
+	 * its loop, and each page it writes after a fork stays behind in
+	 * every child as a private copy (issue #10).
+	 */
+	if (moved)
+		counters_put(&l->believed, s);
 	st->refused = c[0];
 	st->refused_per_ip = c[1];
 	st->refused_rate = c[2];

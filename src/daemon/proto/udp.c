@@ -454,7 +454,7 @@ udpw_spawn(struct server *srv, struct udpw *w, int with_pipe, long long now)
 	spec.serve = udpw_serve;
 	switch (pid = spawn_serving(srv, &spec)) {
 	case -1:
-		srv->st.fork_failed++;
+		srv->st->fork_failed++;
 		log_warn("udp worker: fork");
 		if (p[0] != -1) {
 			(void)close(p[0]);
@@ -494,7 +494,7 @@ udpw_ended(struct server *srv, struct udpw *w, int abnormal, long long now)
 	w->fd = -1;
 	if (w->stopping)
 		return;
-	srv->st.udp_restarts++;
+	srv->st->udp_restarts++;
 	if (abnormal && now - w->start_ms < POOL_EARLY_DEATH_MS) {
 		w->crashes++;
 		w->respawn_ms = now + pool_backoff_for(w->crashes);
@@ -514,9 +514,9 @@ udpw_reaped(struct server *srv, struct udpw *w, pid_t pid, int status,
 
 	if (w->pid == 0 || pid != w->pid)
 		return 0;
-	abnormal = w->stopping ? 0 : children_account(&srv->st, pid, status);
+	abnormal = w->stopping ? 0 : children_account(srv->st, pid, status);
 	if (w->stopping)
-		srv->st.reaped++;
+		srv->st->reaped++;
 	udpw_ended(srv, w, abnormal, now);
 	return 1;
 }
@@ -525,6 +525,6 @@ void
 udpw_gone(struct server *srv, struct udpw *w, long long now)
 {
 	/* No exit status: count an early end as a crash anyway. */
-	srv->st.reaped++;
+	srv->st->reaped++;
 	udpw_ended(srv, w, 1, now);
 }

@@ -264,7 +264,11 @@ sdnotify_tick(void)
 void
 sdnotify_child(void)
 {
-	nfy_on = 0;
-	wd_usec = 0;
-	status_held = 0;
+	/* Written only if set: a page a child writes is its own. */
+	if (nfy_on)
+		nfy_on = 0;
+	if (wd_usec)
+		wd_usec = 0;
+	if (status_held)
+		status_held = 0;
 }

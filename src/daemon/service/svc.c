@@ -43,13 +43,13 @@ svc_ready(struct server *srv)
 {
 	daemon_ready();
 	log_set_stderr_too(0);
-	sdnotify_ready(&srv->st, model_name(srv->opt->model), detached);
+	sdnotify_ready(srv->st, model_name(srv->opt->model), detached);
 }
 
 void
 svc_status(struct server *srv)
 {
-	sdnotify_status(&srv->st, model_name(srv->opt->model));
+	sdnotify_status(srv->st, model_name(srv->opt->model));
 }
 
 void
