@@ -333,6 +333,34 @@ restarted() {	# a new master, other than $old_main, is active
 	    [ "$(prop echod.service ActiveState)" = active ]
 }
 
+upgraded() {	# a new master is MainPID, the old one gone, still active
+	local m
+	m=$(prop echod.service MainPID)
+	[ "$m" != 0 ] && [ "$m" != "$old_main" ] &&
+	    [ "$(prop echod.service ActiveState)" = active ] &&
+	    ! inc kill -0 "$old_main" 2>/dev/null
+}
+
+# Issue 11: SIGUSR2 under a real systemd.  The new master must tell
+# systemd MAINPID= (NotifyAccess=all), or the old one's exit would stop
+# the service; the inherited sockets go on serving.
+check_upgrade() {
+	local nr
+	old_main=$(prop echod.service MainPID)
+	nr=$(prop echod.service NRestarts)
+	check "systemctl kill -s USR2 echod (binary upgrade)" \
+	    inc systemctl kill -s USR2 --kill-whom=main echod.service
+	wait_for 30 upgraded
+	say "  master before: $old_main; after: $(prop echod.service MainPID)"
+	check "upgrade: a new master is MainPID, the old one is gone, active" \
+	    upgraded
+	check "upgrade: systemd restarted nothing (NRestarts $nr)" \
+	    [ "$(prop echod.service NRestarts)" = "$nr" ]
+	check "upgrade: TCP echo on the inherited socket" tcp_echo after-upgrade
+	check "upgrade: UDP echo on the inherited socket" \
+	    wait_for 5 udp_echo after-upgrade-udp
+}
+
 check_watchdog() {
 	local dir=/run/systemd/system/echod.service.d nr
 	inc mkdir -p "$dir"
@@ -447,6 +475,7 @@ unit_filters=
 check_socket
 check_seccomp
 check_reload
+check_upgrade
 check_watchdog
 check_stop
 check_inetd
