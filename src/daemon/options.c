@@ -6,10 +6,16 @@
  * result is a plain struct the rest of echod reads and never changes.
  * Nothing here prints or exits: main() decides what to do with OPT_USAGE,
  * and the Check suite can call this as often as it likes.
+ *
+ * options_parse() only loops: opt_one() hands each option to its group
+ * (the numopts table for numbers, then listening and model, service,
+ * line mode, access), and options_check() applies the rules that span
+ * several options once all are read.
  */
 #include "config.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,21 +166,6 @@ usage_err(char *err, size_t errlen, const char *fmt, ...)
 	return OPT_USAGE;
 }
 
-static int
-int_opt(int c, const char *arg, long long min, long long max, long long *v,
-    char *err, size_t errlen)
-{
-	const char	*errstr;
-
-	if (num_parse(arg, min, max, v, &errstr) == -1) {
-		(void)snprintf(err, errlen,
-		    "--%s: \"%s\" is %s (expected %lld to %lld)",
-		    optname(c), arg, errstr, min, max);
-		return -1;
-	}
-	return 0;
-}
-
 /* --allow, --deny, --proxy-from: a CIDR, checked now (issue #12). */
 static enum opt_result
 cidr_opt(struct options *o, int c, const char *arg, char *err, size_t errlen)
@@ -211,236 +202,325 @@ getopt_reset(void)
 #endif
 }
 
-enum opt_result
-options_parse(struct options *o, int argc, char **argv, char *err,
+/*
+ * The numeric options, one row each: the bounds are the contract (echod(8)
+ * and the messages quote them), and one parser serves them all, so every
+ * "--NAME: \"VALUE\" is ... (expected MIN to MAX)" reads the same.  off is
+ * where the value goes in struct options: an int, or a long long if wide.
+ * seen marks the options whose explicit use options_check() must tell
+ * from their default.
+ */
+#define SEEN_WORKERS	0x01
+#define SEEN_MIN_SPARE	0x02
+#define SEEN_MAX_SPARE	0x04
+
+struct numopt {
+	int		 c;
+	long long	 min;
+	long long	 max;
+	size_t		 off;
+	int		 wide;
+	unsigned	 seen;
+};
+
+#define NUMOPT(c, min, max, field, seen) \
+	{ (c), (min), (max), offsetof(struct options, field), 0, (seen) }
+#define NUMOPT_LL(c, min, max, field) \
+	{ (c), (min), (max), offsetof(struct options, field), 1, 0 }
+
+static const struct numopt numopts[] = {
+	NUMOPT('w', 1, MAX_CHILDREN_LIMIT, workers, SEEN_WORKERS),
+	NUMOPT(OPT_MIN_SPARE, 0, MAX_CHILDREN_LIMIT, min_spare,
+	    SEEN_MIN_SPARE),
+	NUMOPT(OPT_MAX_SPARE, 1, MAX_CHILDREN_LIMIT, max_spare,
+	    SEEN_MAX_SPARE),
+	NUMOPT('c', 1, MAX_CHILDREN_LIMIT, max_children, 0),
+	NUMOPT_LL(OPT_MAX_REQUESTS, 0, 1000000000000LL, max_requests),
+	NUMOPT(OPT_PER_IP, 0, 1000000, per_ip, 0),
+	NUMOPT(OPT_RATE, 0, 1000000000, rate, 0),
+	NUMOPT(OPT_UDP_RATE, 0, 1000000000, udp_rate, 0),
+	NUMOPT('t', 0, 2000000, idle_timeout, 0),
+	NUMOPT(OPT_GRACE, 0, 86400, grace, 0),
+	{ 0, 0, 0, 0, 0, 0 }
+};
+
+static const struct numopt *
+numopt_find(int c)
+{
+	const struct numopt	*n;
+
+	for (n = numopts; n->c != 0; n++)
+		if (n->c == c)
+			return n;
+	return NULL;
+}
+
+static enum opt_result
+num_opt(struct options *o, unsigned *seen, const struct numopt *n,
+    const char *arg, char *err, size_t errlen)
+{
+	const char	*errstr;
+	long long	 v;
+	char		*field = (char *)o + n->off;
+
+	if (num_parse(arg, n->min, n->max, &v, &errstr) == -1)
+		return usage_err(err, errlen,
+		    "--%s: \"%s\" is %s (expected %lld to %lld)",
+		    optname(n->c), arg, errstr, n->min, n->max);
+	if (n->wide)
+		*(long long *)(void *)field = v;
+	else
+		*(int *)(void *)field = (int)v;	/* max fits an int */
+	*seen |= n->seen;
+	return OPT_OK;
+}
+
+/*
+ * --model, --reap, --log: one of two words.  Returns 0 or 1 for a or b,
+ * -1 with the message filled in ("--NAME: "VALUE" is not a WHAT (A or B)").
+ */
+static int
+word_opt(int c, const char *arg, const char *what, const char *a,
+    const char *b, char *err, size_t errlen)
+{
+	if (strcmp(arg, a) == 0)
+		return 0;
+	if (strcmp(arg, b) == 0)
+		return 1;
+	(void)usage_err(err, errlen, "--%s: \"%s\" is not a %s (%s or %s)",
+	    optname(c), arg, what, a, b);
+	return -1;
+}
+
+/* Paths and names: an empty one is a usage error ("--NAME: empty WHAT"). */
+static int
+empty_opt(int c, const char *arg, const char *what, char *err, size_t errlen)
+{
+	if (*arg != '\0')
+		return 0;
+	(void)usage_err(err, errlen, "--%s: empty %s", optname(c), what);
+	return -1;
+}
+
+/* -l, -u, -m, -r: what echod listens on and how it serves. */
+static enum opt_result
+opt_listen_model(struct options *o, int c, const char *arg, char *err,
     size_t errlen)
 {
-	long long	 v;
-	int		 c, seen_workers = 0, seen_min = 0, seen_max = 0;
-	int		 seen_reap = 0, seen_model = 0;
+	char	msg[512];
+	int	w;
 
-	getopt_reset();
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (o->nlisten >= OPT_MAX_LISTEN)
-				return usage_err(err, errlen,
-				    "--listen: at most %d addresses",
-				    OPT_MAX_LISTEN);
-			if (addr_parse(optarg, &o->listen[o->nlisten],
-			    err, errlen) == -1) {
-				char	msg[512];
-
-				(void)snprintf(msg, sizeof(msg), "%s", err);
-				return usage_err(err, errlen, "--listen: %s",
-				    msg);
-			}
-			o->nlisten++;
-			break;
-		case 'u':
-			o->udp = 1;
-			break;
-		case 'm':
-			if (strcmp(optarg, "prefork") == 0)
-				o->model = MODEL_PREFORK;
-			else if (strcmp(optarg, "fork") == 0)
-				o->model = MODEL_FORK;
-			else
-				return usage_err(err, errlen,
-				    "--model: \"%s\" is not a model "
-				    "(prefork or fork)", optarg);
-			seen_model = 1;
-			break;
-		case 'r':
-			if (strcmp(optarg, "waitpid") == 0)
-				o->reap = REAP_WAITPID;
-			else if (strcmp(optarg, "ignore") == 0)
-				o->reap = REAP_IGNORE;
-			else
-				return usage_err(err, errlen,
-				    "--reap: \"%s\" is not a reaping mode "
-				    "(waitpid or ignore)", optarg);
-			seen_reap = 1;
-			break;
-		case 'w':
-			if (int_opt(c, optarg, 1, MAX_CHILDREN_LIMIT, &v,
-			    err, errlen) == -1)
-				return OPT_USAGE;
-			o->workers = (int)v;
-			seen_workers = 1;
-			break;
-		case OPT_MIN_SPARE:
-			if (int_opt(c, optarg, 0, MAX_CHILDREN_LIMIT, &v,
-			    err, errlen) == -1)
-				return OPT_USAGE;
-			o->min_spare = (int)v;
-			seen_min = 1;
-			break;
-		case OPT_MAX_SPARE:
-			if (int_opt(c, optarg, 1, MAX_CHILDREN_LIMIT, &v,
-			    err, errlen) == -1)
-				return OPT_USAGE;
-			o->max_spare = (int)v;
-			seen_max = 1;
-			break;
-		case 'c':
-			if (int_opt(c, optarg, 1, MAX_CHILDREN_LIMIT, &v,
-			    err, errlen) == -1)
-				return OPT_USAGE;
-			o->max_children = (int)v;
-			break;
-		case OPT_MAX_REQUESTS:
-			if (int_opt(c, optarg, 0, 1000000000000LL, &v,
-			    err, errlen) == -1)
-				return OPT_USAGE;
-			o->max_requests = v;
-			break;
-		case OPT_PER_IP:
-			if (int_opt(c, optarg, 0, 1000000, &v, err,
-			    errlen) == -1)
-				return OPT_USAGE;
-			o->per_ip = (int)v;
-			break;
-		case OPT_RATE:
-			if (int_opt(c, optarg, 0, 1000000000, &v, err,
-			    errlen) == -1)
-				return OPT_USAGE;
-			o->rate = (int)v;
-			break;
-		case OPT_UDP_RATE:
-			if (int_opt(c, optarg, 0, 1000000000, &v, err,
-			    errlen) == -1)
-				return OPT_USAGE;
-			o->udp_rate = (int)v;
-			break;
-		case 't':
-			if (int_opt(c, optarg, 0, 2000000, &v, err,
-			    errlen) == -1)
-				return OPT_USAGE;
-			o->idle_timeout = (int)v;
-			break;
-		case OPT_GRACE:
-			if (int_opt(c, optarg, 0, 86400, &v, err,
-			    errlen) == -1)
-				return OPT_USAGE;
-			o->grace = (int)v;
-			break;
-		case 'i':
-			o->inetd = 1;
-			break;
-		case 'D':
-			o->daemonize = 1;
-			break;
-		case 'P':
-			if (*optarg == '\0')
-				return usage_err(err, errlen,
-				    "--pidfile: empty path");
-			o->pidfile = optarg;
-			break;
-		case OPT_CONTROL:
-			/* issue #11: the control socket (control.c) */
-			if (*optarg == '\0')
-				return usage_err(err, errlen,
-				    "--control: empty path");
-			if (strlen(optarg) >= OPT_CONTROL_PATHMAX)
-				return usage_err(err, errlen,
-				    "--control: path longer than %d bytes",
-				    OPT_CONTROL_PATHMAX - 1);
-			o->control = optarg;
-			break;
-		case OPT_USER:
-			if (*optarg == '\0')
-				return usage_err(err, errlen,
-				    "--user: empty user name");
-			o->user = optarg;
-			break;
-		case OPT_GROUP:
-			if (*optarg == '\0')
-				return usage_err(err, errlen,
-				    "--group: empty group name");
-			o->group = optarg;
-			break;
-		case OPT_LOG:
-			if (strcmp(optarg, "stderr") == 0)
-				o->log = LOG_TO_STDERR;
-			else if (strcmp(optarg, "syslog") == 0)
-				o->log = LOG_TO_SYSLOG;
-			else
-				return usage_err(err, errlen,
-				    "--log: \"%s\" is not a log destination "
-				    "(stderr or syslog)", optarg);
-			o->log_set = 1;
-			break;
-		case 'v':
-			o->verbosity = LOG_LEVEL_VERBOSE;
-			break;
-		case 'q':
-			o->verbosity = LOG_LEVEL_QUIET;
-			break;
-		case OPT_PREFIX:
-			if (strlen(optarg) > PREFIX_MAX)
-				return usage_err(err, errlen,
-				    "--prefix: longer than %d bytes",
-				    PREFIX_MAX);
-			o->prefix = optarg;
-			break;
-		case OPT_TIMESTAMP:
-			o->timestamp = 1;
-			break;
-		case OPT_DELAY: {
-			const char *errstr;
-
-			if (num_parse_msec(optarg, 3600, &o->delay_ms,
-			    &errstr) == -1)
-				return usage_err(err, errlen,
-				    "--delay: \"%s\" is %s (expected seconds "
-				    "from 0 to 3600, fractions allowed)",
-				    optarg, errstr);
-			break;
-		}
-		case OPT_ALLOW:
-		case OPT_DENY:
-		case OPT_PROXY_FROM:
-			if (cidr_opt(o, c, optarg, err, errlen) != OPT_OK)
-				return OPT_USAGE;
-			break;
-		case OPT_RULES:
-			if (*optarg == '\0')
-				return usage_err(err, errlen,
-				    "--rules: empty path");
-			o->rules_file = optarg;
-			break;
-		case 'h':
-			return OPT_HELP;
-		case 'V':
-			return OPT_VERSION;
-		case ':':
-			if (optopt != 0 && optopt < 256 &&
-			    strchr(shortopts, optopt) != NULL)
-				return usage_err(err, errlen,
-				    "option -%c (--%s) needs a value",
-				    optopt, optname(optopt));
+	switch (c) {
+	case 'l':
+		if (o->nlisten >= OPT_MAX_LISTEN)
 			return usage_err(err, errlen,
-			    "option %s needs a value", argv[optind - 1]);
-		case '?':
-		default:
-			if (flag_given_value(argv[optind - 1], optopt))
-				return usage_err(err, errlen,
-				    "option --%s takes no value: \"%s\"",
-				    optname(optopt), argv[optind - 1]);
-			if (optopt != 0 && optopt < 256)
-				return usage_err(err, errlen,
-				    "unknown option -%c", optopt);
-			return usage_err(err, errlen, "unknown option %s",
-			    argv[optind - 1]);
+			    "--listen: at most %d addresses", OPT_MAX_LISTEN);
+		if (addr_parse(arg, &o->listen[o->nlisten], err,
+		    errlen) == -1) {
+			/* addr_parse wrote into err: copy before prefixing */
+			(void)snprintf(msg, sizeof(msg), "%s", err);
+			return usage_err(err, errlen, "--listen: %s", msg);
 		}
+		o->nlisten++;
+		break;
+	case 'u':
+		o->udp = 1;
+		break;
+	case 'm':
+		if ((w = word_opt(c, arg, "model", "prefork", "fork", err,
+		    errlen)) == -1)
+			return OPT_USAGE;
+		o->model = w == 0 ? MODEL_PREFORK : MODEL_FORK;
+		break;
+	case 'r':
+		if ((w = word_opt(c, arg, "reaping mode", "waitpid", "ignore",
+		    err, errlen)) == -1)
+			return OPT_USAGE;
+		o->reap = w == 0 ? REAP_WAITPID : REAP_IGNORE;
+		break;
 	}
-	if (optind < argc)
-		return usage_err(err, errlen,
-		    "unexpected argument \"%s\" (addresses go with -l)",
-		    argv[optind]);
+	return OPT_OK;
+}
 
+/* -i, -D, -P, --user, --group, --log, -v, -q: running as a service. */
+static enum opt_result
+opt_service(struct options *o, int c, const char *arg, char *err,
+    size_t errlen)
+{
+	int	w;
+
+	switch (c) {
+	case 'i':
+		o->inetd = 1;
+		break;
+	case 'D':
+		o->daemonize = 1;
+		break;
+	case 'P':
+		if (empty_opt(c, arg, "path", err, errlen) == -1)
+			return OPT_USAGE;
+		o->pidfile = arg;
+		break;
+	case OPT_USER:
+		if (empty_opt(c, arg, "user name", err, errlen) == -1)
+			return OPT_USAGE;
+		o->user = arg;
+		break;
+	case OPT_GROUP:
+		if (empty_opt(c, arg, "group name", err, errlen) == -1)
+			return OPT_USAGE;
+		o->group = arg;
+		break;
+	case OPT_LOG:
+		if ((w = word_opt(c, arg, "log destination", "stderr",
+		    "syslog", err, errlen)) == -1)
+			return OPT_USAGE;
+		o->log = w == 0 ? LOG_TO_STDERR : LOG_TO_SYSLOG;
+		o->log_set = 1;
+		break;
+	case 'v':
+		o->verbosity = LOG_LEVEL_VERBOSE;
+		break;
+	case 'q':
+		o->verbosity = LOG_LEVEL_QUIET;
+		break;
+	}
+	return OPT_OK;
+}
+
+/* --prefix, --timestamp, --delay: line mode and the delayed answer. */
+static enum opt_result
+opt_linemode(struct options *o, int c, const char *arg, char *err,
+    size_t errlen)
+{
+	const char	*errstr;
+
+	switch (c) {
+	case OPT_PREFIX:
+		if (strlen(arg) > PREFIX_MAX)
+			return usage_err(err, errlen,
+			    "--prefix: longer than %d bytes", PREFIX_MAX);
+		o->prefix = arg;
+		break;
+	case OPT_TIMESTAMP:
+		o->timestamp = 1;
+		break;
+	case OPT_DELAY:
+		if (num_parse_msec(arg, 3600, &o->delay_ms, &errstr) == -1)
+			return usage_err(err, errlen,
+			    "--delay: \"%s\" is %s (expected seconds "
+			    "from 0 to 3600, fractions allowed)", arg, errstr);
+		break;
+	}
+	return OPT_OK;
+}
+
+/* --control, --allow, --deny, --proxy-from, --rules: who may talk to us. */
+static enum opt_result
+opt_access(struct options *o, int c, const char *arg, char *err,
+    size_t errlen)
+{
+	switch (c) {
+	case OPT_CONTROL:
+		/* issue #11: the control socket (control.c) */
+		if (empty_opt(c, arg, "path", err, errlen) == -1)
+			return OPT_USAGE;
+		if (strlen(arg) >= OPT_CONTROL_PATHMAX)
+			return usage_err(err, errlen,
+			    "--control: path longer than %d bytes",
+			    OPT_CONTROL_PATHMAX - 1);
+		o->control = arg;
+		break;
+	case OPT_ALLOW:
+	case OPT_DENY:
+	case OPT_PROXY_FROM:
+		return cidr_opt(o, c, arg, err, errlen);
+	case OPT_RULES:
+		if (empty_opt(c, arg, "path", err, errlen) == -1)
+			return OPT_USAGE;
+		o->rules_file = arg;
+		break;
+	}
+	return OPT_OK;
+}
+
+/*
+ * What getopt_long(3) could not match: ':' (a value missing) or '?' (an
+ * unknown option, or a flag given a value).  optopt and argv[optind - 1]
+ * say which; the message names it the way the user wrote it.
+ */
+static enum opt_result
+opt_bad(int c, char **argv, char *err, size_t errlen)
+{
+	const char	*arg = argv[optind - 1];
+
+	if (c == ':') {
+		if (optopt != 0 && optopt < 256 &&
+		    strchr(shortopts, optopt) != NULL)
+			return usage_err(err, errlen,
+			    "option -%c (--%s) needs a value",
+			    optopt, optname(optopt));
+		return usage_err(err, errlen, "option %s needs a value", arg);
+	}
+	if (flag_given_value(arg, optopt))
+		return usage_err(err, errlen,
+		    "option --%s takes no value: \"%s\"",
+		    optname(optopt), arg);
+	if (optopt != 0 && optopt < 256)
+		return usage_err(err, errlen, "unknown option -%c", optopt);
+	return usage_err(err, errlen, "unknown option %s", arg);
+}
+
+/* One option from getopt_long(3), handed to the function for its group. */
+static enum opt_result
+opt_one(struct options *o, unsigned *seen, int c, char **argv, char *err,
+    size_t errlen)
+{
+	const struct numopt	*n;
+
+	if ((n = numopt_find(c)) != NULL)
+		return num_opt(o, seen, n, optarg, err, errlen);
+	switch (c) {
+	case 'l':
+	case 'u':
+	case 'm':
+	case 'r':
+		return opt_listen_model(o, c, optarg, err, errlen);
+	case 'i':
+	case 'D':
+	case 'P':
+	case OPT_USER:
+	case OPT_GROUP:
+	case OPT_LOG:
+	case 'v':
+	case 'q':
+		return opt_service(o, c, optarg, err, errlen);
+	case OPT_PREFIX:
+	case OPT_TIMESTAMP:
+	case OPT_DELAY:
+		return opt_linemode(o, c, optarg, err, errlen);
+	case OPT_CONTROL:
+	case OPT_ALLOW:
+	case OPT_DENY:
+	case OPT_PROXY_FROM:
+	case OPT_RULES:
+		return opt_access(o, c, optarg, err, errlen);
+	case 'h':
+		return OPT_HELP;
+	case 'V':
+		return OPT_VERSION;
+	default:
+		return opt_bad(c, argv, err, errlen);
+	}
+}
+
+/*
+ * Rules across options, once all are read.  Pool bounds: explicit
+ * contradictions are errors, defaults bend to what was given.
+ */
+static enum opt_result
+options_check(struct options *o, unsigned seen, char *err, size_t errlen)
+{
 	if (o->reap == REAP_IGNORE && o->model != MODEL_FORK)
 		return usage_err(err, errlen,
 		    "--reap=ignore needs --model=fork: the prefork pool "
@@ -449,27 +529,44 @@ options_parse(struct options *o, int argc, char **argv, char *err,
 		return usage_err(err, errlen,
 		    "--inetd and --daemon exclude each other: inetd already "
 		    "manages the process");
-	/* Pool bounds: explicit contradictions are errors, defaults bend. */
 	if (o->workers > o->max_children) {
-		if (seen_workers)
+		if (seen & SEEN_WORKERS)
 			return usage_err(err, errlen,
 			    "--workers %d exceeds --max-children %d",
 			    o->workers, o->max_children);
 		o->workers = o->max_children;
 	}
 	if (o->min_spare > o->max_spare) {
-		if (seen_min && seen_max)
+		if ((seen & SEEN_MIN_SPARE) && (seen & SEEN_MAX_SPARE))
 			return usage_err(err, errlen,
 			    "--min-spare %d exceeds --max-spare %d",
 			    o->min_spare, o->max_spare);
-		if (seen_min)
+		if (seen & SEEN_MIN_SPARE)
 			o->max_spare = o->min_spare;
 		else
 			o->min_spare = o->max_spare;
 	}
-	(void)seen_reap;
-	(void)seen_model;
 	return OPT_OK;
+}
+
+enum opt_result
+options_parse(struct options *o, int argc, char **argv, char *err,
+    size_t errlen)
+{
+	enum opt_result	 r;
+	unsigned	 seen = 0;
+	int		 c;
+
+	getopt_reset();
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		if ((r = opt_one(o, &seen, c, argv, err, errlen)) != OPT_OK)
+			return r;
+	if (optind < argc)
+		return usage_err(err, errlen,
+		    "unexpected argument \"%s\" (addresses go with -l)",
+		    argv[optind]);
+	return options_check(o, seen, err, errlen);
 }
 
 void
