@@ -830,24 +830,17 @@ limits_count_idle(const struct server *srv)
  * renewal's base and the master's belief are kept in (not the
  * refused_logged limiter, nor the log window).
  */
+#define OFF(f)	offsetof(struct shmstat, f)
 static const size_t	counter_off[] = {
-	offsetof(struct shmstat, refused),
-	offsetof(struct shmstat, refused_per_ip),
-	offsetof(struct shmstat, refused_rate),
-	offsetof(struct shmstat, refused_full),
-	offsetof(struct shmstat, idle_closed),
-	offsetof(struct shmstat, udp_in),
-	offsetof(struct shmstat, udp_out),
-	offsetof(struct shmstat, udp_dropped),
-	offsetof(struct shmstat, udp_dropped_port),
-	offsetof(struct shmstat, udp_dropped_addr),
-	offsetof(struct shmstat, udp_dropped_rate),
-	offsetof(struct shmstat, udp_dropped_size),
-	offsetof(struct shmstat, udp_dropped_send),
-	offsetof(struct shmstat, refused_rule),		/* issue #12 */
-	offsetof(struct shmstat, udp_dropped_rule),
-	offsetof(struct shmstat, proxy_bad),
+	OFF(refused), OFF(refused_per_ip), OFF(refused_rate),
+	OFF(refused_full), OFF(idle_closed),
+	OFF(udp_in), OFF(udp_out), OFF(udp_dropped), OFF(udp_dropped_port),
+	OFF(udp_dropped_addr), OFF(udp_dropped_rate), OFF(udp_dropped_size),
+	OFF(udp_dropped_send),
+	OFF(refused_rule), OFF(udp_dropped_rule),	/* issue #12 */
+	OFF(proxy_bad),
 };
+#undef OFF
 _Static_assert(sizeof(counter_off) / sizeof(counter_off[0]) ==
     SHMSTAT_NCOUNT, "counter_off[] and SHMSTAT_NCOUNT disagree");
 
