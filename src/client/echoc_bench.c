@@ -351,6 +351,21 @@ op_done(struct bench *b, size_t i)
 	}
 }
 
+/*
+ * After a failed read or write: 0 if it only has to wait for the next
+ * event, -1 once the connection is failed and gone.
+ */
+static int
+conn_io_error(struct bench *b, size_t i, const char *op)
+{
+	int	 e = errno;
+
+	if (e == EAGAIN || e == EINTR)
+		return 0;
+	conn_fail(b, i, bench_classify(e), e, op);
+	return -1;
+}
+
 /* Returns -1 when the connection failed and is gone. */
 static int
 conn_write(struct bench *b, size_t i)
@@ -358,19 +373,13 @@ conn_write(struct bench *b, size_t i)
 	struct conn	*c = &b->c[i];
 	size_t		 want;
 	ssize_t		 n;
-	int		 e;
 
 	while (c->sent < c->op_end) {
 		want = c->op_end - c->sent > CHUNK ? CHUNK :
 		    (size_t)(c->op_end - c->sent);
 		n = write(c->fd, pat + (c->off + c->sent) % PAT_LEN, want);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			e = errno;
-			conn_fail(b, i, bench_classify(e), e, "write");
-			return -1;
-		}
+		if (n == -1)
+			return conn_io_error(b, i, "write");
 		c->sent += (uint64_t)n;
 		c->t_prog = b->now;
 		if (b->count_bytes)
@@ -387,18 +396,12 @@ conn_read(struct bench *b, size_t i)
 {
 	struct conn	*c = &b->c[i];
 	ssize_t		 n;
-	int		 e;
 	char		 what[64];
 
 	for (;;) {
 		n = read(c->fd, rbuf, sizeof(rbuf));
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				return 0;
-			e = errno;
-			conn_fail(b, i, bench_classify(e), e, "read");
-			return -1;
-		}
+		if (n == -1)
+			return conn_io_error(b, i, "read");
 		if (n == 0) {
 			(void)snprintf(what, sizeof(what), "EOF after %llu "
 			    "of %llu bytes", (unsigned long long)c->rcvd,

@@ -114,24 +114,15 @@ nl_end(const char *p, size_t len, size_t k)
 	return k == 0 ? (size_t)(s - p) : 0;
 }
 
+/* Write the len bytes of s->out, waiting for room up to deadline. */
 static int
-tcp_one(struct sender *s, const char *msg, size_t len)
+tcp_send_all(struct sender *s, size_t len, int64_t deadline)
 {
-	int64_t		 deadline;
-	size_t		 off = 0, want, end, limit;
+	size_t		 off = 0;
 	ssize_t		 n;
 
-	if (grow(&s->out, &s->outcap, len + 1) == -1)
-		err(1, NULL);
-	memcpy(s->out, msg, len);
-	s->out[len] = '\n';
-	want = nl_count(s->out, len + 1);
-	limit = len + 1 + REPLY_SLACK;
-	deadline = echoc_now_ns() + s->o->timeout_ms * 1000000;
-	s->nmsg++;
-
-	while (off < len + 1) {
-		n = write(s->fd, s->out + off, len + 1 - off);
+	while (off < len) {
+		n = write(s->fd, s->out + off, len - off);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 			if (wait_fd(s->fd, POLLOUT, deadline) == -1) {
 				warnx("%s: send timed out after %lld ms",
@@ -146,43 +137,80 @@ tcp_one(struct sender *s, const char *msg, size_t len)
 		}
 		off += (size_t)n;
 	}
+	return 0;
+}
+
+/* A reply cut short still shows what came back, before the error. */
+static void
+tcp_show_partial(const struct sender *s)
+{
+	if (s->inlen > 0)
+		(void)fwrite(s->in, 1, s->inlen, stdout);
+}
+
+/*
+ * Read until s->in holds want newlines, the whole reply to a message of
+ * len bytes (newline included).  Returns the reply's length, or 0.
+ */
+static size_t
+tcp_recv_reply(struct sender *s, size_t want, size_t len, int64_t deadline)
+{
+	size_t		 end, limit = len + REPLY_SLACK;
+	ssize_t		 n;
 
 	while ((end = nl_end(s->in, s->inlen, want)) == 0) {
 		if (s->inlen >= limit) {
 			warnx("%s: reply %lu longer than %zu bytes without "
 			    "its newline", s->peer, s->nmsg, limit);
-			return -1;
+			return 0;
 		}
 		if (grow(&s->in, &s->incap, s->inlen + 65536) == -1)
 			err(1, NULL);
 		n = read(s->fd, s->in + s->inlen, s->incap - s->inlen);
 		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
 			if (wait_fd(s->fd, POLLIN, deadline) == -1) {
-				if (s->inlen > 0)
-					(void)fwrite(s->in, 1, s->inlen,
-					    stdout);
+				tcp_show_partial(s);
 				warnx("%s: no reply within %lld ms", s->peer,
 				    s->o->timeout_ms);
-				return -1;
+				return 0;
 			}
 			continue;
 		}
 		if (n == -1) {
-			if (s->inlen > 0)
-				(void)fwrite(s->in, 1, s->inlen, stdout);
+			tcp_show_partial(s);
 			warn("%s: receive", s->peer);
-			return -1;
+			return 0;
 		}
 		if (n == 0) {
-			if (s->inlen > 0)
-				(void)fwrite(s->in, 1, s->inlen, stdout);
+			tcp_show_partial(s);
 			warnx("%s: connection closed before the whole reply "
 			    "came back (%zu of %zu bytes)", s->peer, s->inlen,
-			    len + 1);
-			return -1;
+			    len);
+			return 0;
 		}
 		s->inlen += (size_t)n;
 	}
+	return end;
+}
+
+static int
+tcp_one(struct sender *s, const char *msg, size_t len)
+{
+	int64_t		 deadline;
+	size_t		 want, end;
+
+	if (grow(&s->out, &s->outcap, len + 1) == -1)
+		err(1, NULL);
+	memcpy(s->out, msg, len);
+	s->out[len] = '\n';
+	want = nl_count(s->out, len + 1);
+	deadline = echoc_now_ns() + s->o->timeout_ms * 1000000;
+	s->nmsg++;
+
+	if (tcp_send_all(s, len + 1, deadline) == -1)
+		return -1;
+	if ((end = tcp_recv_reply(s, want, len + 1, deadline)) == 0)
+		return -1;
 
 	(void)fwrite(s->in, 1, end, stdout);
 	(void)fflush(stdout);

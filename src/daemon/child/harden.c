@@ -80,62 +80,66 @@ allow(scmp_filter_ctx ctx, int nr)
 	return rc == -EDOM || rc == -EINVAL ? 0 : rc;
 }
 
-/* The rules for kind (CHILD_*), in a fresh context, or NULL. */
-static scmp_filter_ctx
-build(int kind)
-{
-	static const int	common[] = {
-		/* echoing */
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
-		SCMP_SYS(writev), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
-		SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(poll),
-		SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(shutdown),
-		SCMP_SYS(getsockname), SCMP_SYS(getpeername),
-		SCMP_SYS(fcntl),
-		/* bulk echo: splice through a pipe (proto/echo.c) */
-		SCMP_SYS(splice), SCMP_SYS(pipe2),
-		/* time, --delay, --idle-timeout */
-		SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
-		SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-		/* process */
-		SCMP_SYS(getpid), SCMP_SYS(getppid), SCMP_SYS(gettid),
-		SCMP_SYS(exit), SCMP_SYS(exit_group),
-		SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
-		SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
-		SCMP_SYS(sigaltstack),
-		SCMP_SYS(sched_yield),
-		/* libc: malloc, locks (the shared limit table), arc4random */
-		SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap),
-		SCMP_SYS(madvise), SCMP_SYS(futex), SCMP_SYS(getrandom),
-		SCMP_SYS(fstat),
-	};
-	static const int	worker[] = {
-		SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(epoll_create1),
-		SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
-		SCMP_SYS(epoll_pwait),
-	};
-	static const int	udp[] = {
-		SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(setsockopt),
-	};
-	scmp_filter_ctx		ctx;
-	size_t			i;
-	int			rc = 0;
+/* Allowed whatever the arguments: every child, then by kind. */
+#define NSYS(a)	(sizeof(a) / sizeof((a)[0]))
+static const int	sys_common[] = {
+	/* echoing */
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv),
+	SCMP_SYS(writev), SCMP_SYS(recvfrom), SCMP_SYS(recvmsg),
+	SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(poll),
+	SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(shutdown),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(fcntl),
+	/* bulk echo: splice through a pipe (proto/echo.c) */
+	SCMP_SYS(splice), SCMP_SYS(pipe2),
+	/* time, --delay, --idle-timeout */
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+	/* process */
+	SCMP_SYS(getpid), SCMP_SYS(getppid), SCMP_SYS(gettid),
+	SCMP_SYS(exit), SCMP_SYS(exit_group),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
+	SCMP_SYS(sigaltstack),
+	SCMP_SYS(sched_yield),
+	/* libc: malloc, locks (the shared limit table), arc4random */
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(madvise), SCMP_SYS(futex), SCMP_SYS(getrandom),
+	SCMP_SYS(fstat),
+};
+static const int	sys_worker[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(epoll_create1),
+	SCMP_SYS(epoll_ctl), SCMP_SYS(epoll_wait),
+	SCMP_SYS(epoll_pwait),
+};
+static const int	sys_udp[] = {
+	SCMP_SYS(recvmmsg), SCMP_SYS(sendmmsg), SCMP_SYS(setsockopt),
+};
 
-	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
-		return NULL;
-	for (i = 0; i < sizeof(common) / sizeof(common[0]) && rc == 0; i++)
-		rc = allow(ctx, common[i]);
-	if (kind == CHILD_WORKER)
-		for (i = 0; i < sizeof(worker) / sizeof(worker[0]) && rc == 0;
-		    i++)
-			rc = allow(ctx, worker[i]);
-	if (kind == CHILD_UDP)
-		for (i = 0; i < sizeof(udp) / sizeof(udp[0]) && rc == 0; i++)
-			rc = allow(ctx, udp[i]);
+/* Allow each of the n system calls in sys; 0 or a negative errno. */
+static int
+allow_all(scmp_filter_ctx ctx, const int *sys, size_t n)
+{
+	size_t	 i;
+	int	 rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		rc = allow(ctx, sys[i]);
+	return rc;
+}
+
+/*
+ * The calls allowed only with some arguments, and the two refused
+ * with EPERM rather than killed; 0 or a negative errno.
+ */
+static int
+allow_narrow(scmp_filter_ctx ctx)
+{
+	int	 rc;
+
 	/* No new executable memory. */
-	if (rc == 0)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-		    arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect),
 		    1, arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
@@ -166,6 +170,25 @@ build(int kind)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 		    SCMP_SYS(connect), 0);
+	return rc;
+}
+
+/* The rules for kind (CHILD_*), in a fresh context, or NULL. */
+static scmp_filter_ctx
+build(int kind)
+{
+	scmp_filter_ctx		ctx;
+	int			rc;
+
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return NULL;
+	rc = allow_all(ctx, sys_common, NSYS(sys_common));
+	if (rc == 0 && kind == CHILD_WORKER)
+		rc = allow_all(ctx, sys_worker, NSYS(sys_worker));
+	if (rc == 0 && kind == CHILD_UDP)
+		rc = allow_all(ctx, sys_udp, NSYS(sys_udp));
+	if (rc == 0)
+		rc = allow_narrow(ctx);
 	if (rc != 0) {
 		seccomp_release(ctx);
 		errno = -rc;

@@ -323,3 +323,27 @@ serve_enter(struct server *srv, const struct serve_spec *spec,
 #endif
 	_exit(spec->serve(srv, spec));
 }
+
+/*
+ * Both inetd roles set up the same way: no master prepared the filters,
+ * so do it here; fd is the one descriptor kept (the connection, for
+ * SERVE_INETD).
+ */
+void
+serve_inetd(struct server *srv, enum serve_role role, int fd,
+    int (*serve)(struct server *, const struct serve_spec *))
+{
+	struct serve_spec	spec;
+	sigset_t		none;
+
+	(void)spawn_prepare(srv);
+	memset(&spec, 0, sizeof(spec));
+	spec.role = role;
+	spec.keep[spec.nkeep++] = fd;
+	if (role == SERVE_INETD)
+		spec.conn = fd;
+	spec.serve = serve;
+	/* A launcher's blocked signals are not ours to keep. */
+	(void)sigemptyset(&none);
+	serve_enter(srv, &spec, &none);	/* confines, serves, _exits */
+}

@@ -25,8 +25,8 @@
  *           _exit()s with what it returned: never exit(), so inherited
  *           stdio is never flushed twice.
  *
- * The inetd path has no master: it calls spawn_prepare() and then
- * serve_enter() directly with SERVE_INETD (or SERVE_INETD_DGRAM), an
+ * The inetd path has no master: serve_inetd() calls spawn_prepare() and
+ * then serve_enter() directly with SERVE_INETD (or SERVE_INETD_DGRAM), an
  * empty mask, no sig_child_reset() (no master handlers) and no parent
  * check.
  *
@@ -83,5 +83,9 @@ pid_t	spawn_serving(struct server *, const struct serve_spec *);
 /* In the new process (or the inetd one): confine, serve, _exit. */
 void	serve_enter(struct server *, const struct serve_spec *,
 	    const sigset_t *) __attribute__((noreturn));
+/* The inetd path (-i): serve fd in this very process, then _exit. */
+void	serve_inetd(struct server *, enum serve_role, int,
+	    int (*)(struct server *, const struct serve_spec *))
+	    __attribute__((noreturn));
 
 #endif

@@ -59,6 +59,79 @@ pool_backoff_for(int crashes)
 	return pool_backoff_cap(crashes, POOL_BACKOFF_MAX_MS);
 }
 
+/* The counts pool_decide() works on, updated as it decides. */
+struct tally {
+	int		 room;		/* workers --max-children still allows */
+	int		 idle;
+	int		 total;
+	long long	 wake;
+};
+
+/* Decide to spawn n more: each will be idle and count against room. */
+static void
+tally_spawn(struct tally *t, struct pool_decision *d, int n)
+{
+	d->spawn += n;
+	t->room -= n;
+	t->idle += n;
+	t->total += n;
+}
+
+/* Keep min_spare idle workers, at a rate that doubles each second. */
+static void
+pool_spares(struct pool_ctl *c, const struct pool_policy *p,
+    struct tally *t, long long now, struct pool_decision *d)
+{
+	int	 short_by = p->min_spare - t->idle;
+
+	if (short_by <= 0) {
+		c->spawn_rate = 1;
+		return;
+	}
+	if (t->room <= 0)
+		return;
+	if (now >= c->next_spawn_ms) {
+		/*
+		 * The batch is the rate, not the shortfall: idle is
+		 * sampled, and a burst that took every spare is likely to
+		 * take the next ones too (Apache does the same).  Surplus
+		 * is retired later.
+		 */
+		tally_spawn(t, d, c->spawn_rate < t->room ? c->spawn_rate :
+		    t->room);
+		c->next_spawn_ms = now + 1000;
+		if (c->spawn_rate < POOL_SPAWN_RATE_MAX)
+			c->spawn_rate *= 2;
+	}
+	if (c->next_spawn_ms < t->wake)
+		t->wake = c->next_spawn_ms;
+	/*
+	 * Short of spares: the next connections will queue with nobody to
+	 * take them, and the worker that took the last spare has already
+	 * woken us.  Look at the queue often.
+	 */
+	if (now + POOL_BURST_RECHECK_MS < t->wake)
+		t->wake = now + POOL_BURST_RECHECK_MS;
+}
+
+/* Retire idle workers beyond max_spare, never below the floor. */
+static void
+pool_retire(struct pool_ctl *c, const struct pool_policy *p,
+    struct tally *t, long long now, struct pool_decision *d)
+{
+	int	 surplus = t->idle - p->max_spare;
+
+	if (surplus <= 0 || t->total <= p->floor)
+		return;
+	if (now >= c->next_retire_ms) {
+		d->retire = min3(surplus, t->total - p->floor,
+		    POOL_RETIRE_RATE);
+		c->next_retire_ms = now + 1000;
+	}
+	if (c->next_retire_ms < t->wake)
+		t->wake = c->next_retire_ms;
+}
+
 /*
  * total: live workers not being retired; idle: those of them idle or
  * starting (a starting worker will be idle in a moment: counting it
@@ -70,13 +143,16 @@ void
 pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
     int idle, int alive, int queued, long long now, struct pool_decision *d)
 {
-	int		room = p->max_children - alive;
-	int		want, short_by, surplus;
-	long long	wake = now + POOL_TICK_MS;
+	struct tally	t;
+	int		want;
 
 	memset(d, 0, sizeof(*d));
-	if (room < 0)
-		room = 0;
+	t.room = p->max_children - alive;
+	if (t.room < 0)
+		t.room = 0;
+	t.idle = idle;
+	t.total = total;
+	t.wake = now + POOL_TICK_MS;
 
 	if (c->backoff_ms > 0 && now < c->backoff_until) {
 		/* Crash loop: nothing until the backoff ends. */
@@ -85,55 +161,19 @@ pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
 	}
 
 	/* Below the floor: restore it at once. */
-	want = p->floor - total;
-	if (want > 0) {
-		d->spawn = want < room ? want : room;
-		room -= d->spawn;
-		idle += d->spawn;
-		total += d->spawn;
-	}
+	want = p->floor - t.total;
+	if (want > 0)
+		tally_spawn(&t, d, want < t.room ? want : t.room);
 
 	/* A burst waits in the queue: a worker for each, now. */
-	want = queued - idle;
-	if (want > 0 && room > 0) {
-		want = want < room ? want : room;
-		d->spawn += want;
-		room -= want;
-		idle += want;
-		total += want;
-		if (now + POOL_BURST_RECHECK_MS < wake)
-			wake = now + POOL_BURST_RECHECK_MS;
+	want = queued - t.idle;
+	if (want > 0 && t.room > 0) {
+		tally_spawn(&t, d, want < t.room ? want : t.room);
+		if (now + POOL_BURST_RECHECK_MS < t.wake)
+			t.wake = now + POOL_BURST_RECHECK_MS;
 	}
 
-	short_by = p->min_spare - idle;
-	if (short_by > 0 && room > 0) {
-		if (now >= c->next_spawn_ms) {
-			/*
-			 * The batch is the rate, not the shortfall: idle
-			 * is sampled, and a burst that took every spare is
-			 * likely to take the next ones too (Apache does
-			 * the same).  Surplus is retired later.
-			 */
-			int n = c->spawn_rate < room ? c->spawn_rate : room;
-
-			d->spawn += n;
-			total += n;
-			idle += n;
-			c->next_spawn_ms = now + 1000;
-			if (c->spawn_rate < POOL_SPAWN_RATE_MAX)
-				c->spawn_rate *= 2;
-		}
-		if (c->next_spawn_ms < wake)
-			wake = c->next_spawn_ms;
-		/*
-		 * Short of spares: the next connections will queue with
-		 * nobody to take them, and the worker that took the last
-		 * spare has already woken us.  Look at the queue often.
-		 */
-		if (now + POOL_BURST_RECHECK_MS < wake)
-			wake = now + POOL_BURST_RECHECK_MS;
-	} else if (short_by <= 0)
-		c->spawn_rate = 1;
+	pool_spares(c, p, &t, now, d);
 
 	/* In a crash loop, respawn one at a time. */
 	if (c->backoff_ms > 0 && d->spawn > 1)
@@ -141,17 +181,8 @@ pool_decide(struct pool_ctl *c, const struct pool_policy *p, int total,
 	if (c->backoff_ms > 0 && d->spawn > 0)
 		c->backoff_until = now + c->backoff_ms;
 
-	surplus = idle - p->max_spare;
-	if (surplus > 0 && total > p->floor) {
-		if (now >= c->next_retire_ms) {
-			d->retire = min3(surplus, total - p->floor,
-			    POOL_RETIRE_RATE);
-			c->next_retire_ms = now + 1000;
-		}
-		if (c->next_retire_ms < wake)
-			wake = c->next_retire_ms;
-	}
-	d->wake_ms = wake;
+	pool_retire(c, p, &t, now, d);
+	d->wake_ms = t.wake;
 }
 
 /*

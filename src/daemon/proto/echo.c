@@ -95,6 +95,8 @@ struct conn {
 
 static void	conn_fail(struct conn *, int);
 static int	conn_nosock(struct conn *);
+static ssize_t	conn_syscall(struct conn *, struct iovec *, int, int);
+static ssize_t	conn_xfer(struct conn *, struct iovec *, int, int);
 static ssize_t	conn_readv(struct conn *, struct iovec *, int);
 static ssize_t	conn_writev(struct conn *, struct iovec *, int);
 static int	conn_wait(struct conn *, short);
@@ -105,6 +107,10 @@ static int	splice_setup(struct conn *);
 static void	splice_drop(void);
 static int	serve_splice(struct conn *);
 static void	delay(long long);
+static void	conn_init(struct conn *, int, const struct echo_params *,
+		    struct echo_result *);
+static int	serve_read(struct conn *, const struct echo_params *, int,
+		    int *);
 
 void
 echo_buf_init(struct echo_buf *b)
@@ -250,26 +256,42 @@ conn_nosock(struct conn *c)
 	return 0;
 }
 
-/* One non-blocking read: bytes, 0 at EOF, IO_AGAIN or IO_FAIL. */
+/*
+ * One system call either way.  A socket gets MSG_DONTWAIT (and
+ * MSG_NOSIGNAL to write); anything else gets readv/writev, having had
+ * O_NONBLOCK set by conn_nosock.
+ */
 static ssize_t
-conn_readv(struct conn *c, struct iovec *iov, int cnt)
+conn_syscall(struct conn *c, struct iovec *iov, int cnt, int out)
 {
 	struct msghdr	 msg;
+
+	if (!c->sock)
+		return out ? writev(c->fd, iov, cnt) : readv(c->fd, iov, cnt);
+	if (cnt == 1)
+		return out ? send(c->fd, iov[0].iov_base, iov[0].iov_len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL) :
+		    recv(c->fd, iov[0].iov_base, iov[0].iov_len,
+		    MSG_DONTWAIT);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = cnt;
+	return out ? sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) :
+	    recvmsg(c->fd, &msg, MSG_DONTWAIT);
+}
+
+/*
+ * One non-blocking transfer, read (out 0) or write (out 1), retried on
+ * EINTR and once more as plain I/O if the descriptor is no socket.
+ * Returns bytes (0 at EOF when reading), IO_AGAIN or IO_FAIL.
+ */
+static ssize_t
+conn_xfer(struct conn *c, struct iovec *iov, int cnt, int out)
+{
 	ssize_t		 n;
 
 	for (;;) {
-		if (!c->sock)
-			n = readv(c->fd, iov, cnt);
-		else if (cnt == 1)
-			n = recv(c->fd, iov[0].iov_base, iov[0].iov_len,
-			    MSG_DONTWAIT);
-		else {
-			memset(&msg, 0, sizeof(msg));
-			msg.msg_iov = iov;
-			msg.msg_iovlen = cnt;
-			n = recvmsg(c->fd, &msg, MSG_DONTWAIT);
-		}
-		if (n >= 0)
+		if ((n = conn_syscall(c, iov, cnt, out)) >= 0)
 			break;
 		if (errno == EINTR)
 			continue;
@@ -284,50 +306,25 @@ conn_readv(struct conn *c, struct iovec *iov, int cnt)
 		return IO_FAIL;
 	}
 	if (n > 0) {
-		c->res->bytes_in += n;
+		if (out)
+			c->res->bytes_out += n;
+		else
+			c->res->bytes_in += n;
 		c->moved = 1;
 	}
 	return n;
 }
 
-/* One non-blocking write: bytes, IO_AGAIN or IO_FAIL. */
+static ssize_t
+conn_readv(struct conn *c, struct iovec *iov, int cnt)
+{
+	return conn_xfer(c, iov, cnt, 0);
+}
+
 static ssize_t
 conn_writev(struct conn *c, struct iovec *iov, int cnt)
 {
-	struct msghdr	 msg;
-	ssize_t		 n;
-
-	for (;;) {
-		if (!c->sock)
-			n = writev(c->fd, iov, cnt);
-		else if (cnt == 1)
-			n = send(c->fd, iov[0].iov_base, iov[0].iov_len,
-			    MSG_DONTWAIT | MSG_NOSIGNAL);
-		else {
-			memset(&msg, 0, sizeof(msg));
-			msg.msg_iov = iov;
-			msg.msg_iovlen = cnt;
-			n = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		}
-		if (n >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return IO_AGAIN;
-		if (errno == ENOTSOCK && c->sock) {
-			if (conn_nosock(c) == -1)
-				return IO_FAIL;
-			continue;
-		}
-		conn_fail(c, errno);
-		return IO_FAIL;
-	}
-	if (n > 0) {
-		c->res->bytes_out += n;
-		c->moved = 1;
-	}
-	return n;
+	return conn_xfer(c, iov, cnt, 1);
 }
 
 /* Write what the ring holds, once. */
@@ -584,12 +581,61 @@ delay(long long ms)
 		ts = rem;
 }
 
+/* Per-connection state, with both directions assumed ready. */
+static void
+conn_init(struct conn *c, int fd, const struct echo_params *p,
+    struct echo_result *res)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->sock = 1;
+	c->idle_ms = p->idle_timeout_ms;
+	c->moved = 1;		/* start the idle clock at the first wait */
+	c->rd_ready = 1;
+	c->wr_ready = 1;
+	c->buf = &ring;
+	c->res = res;
+}
+
+/*
+ * One read: into the ring, or in line mode through the splitter, which
+ * queues its output in the ring.  Sets *eof at the end of input.
+ * Returns 0 to go on, -1 when the connection is over (result->end set).
+ */
+static int
+serve_read(struct conn *c, const struct echo_params *p, int line, int *eof)
+{
+	struct iovec	 iov[2];
+	ssize_t		 n;
+
+	if (line) {
+		iov[0].iov_base = chunk;
+		iov[0].iov_len = sizeof(chunk);
+		n = conn_readv(c, iov, 1);
+	} else
+		n = conn_readv(c, iov, buf_wiov(c->buf, iov));
+	if (n == IO_FAIL)
+		return -1;
+	if (n == IO_AGAIN)
+		c->rd_ready = 0;
+	else if (n == 0) {
+		*eof = 1;
+		if (line && linemode_finish(&lm,
+		    p->timestamp ? time(NULL) : 0, line_out, c) == -1)
+			return -1;
+	} else if (!line)
+		echo_buf_produce(c->buf, n);
+	else if (linemode_feed(&lm, chunk, n,
+	    p->timestamp ? time(NULL) : 0, line_out, c) == -1)
+		return -1;
+	return 0;
+}
+
 void
 echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 {
 	struct echo_buf	*bp = &ring;
 	struct conn	 c;
-	struct iovec	 iov[2];
 	ssize_t		 n;
 	int		 line, eof = 0, want_rd, want_wr, rev;
 
@@ -600,15 +646,7 @@ echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 	line = p->prefix != NULL || p->timestamp;
 	if (line)
 		linemode_init(&lm, p->prefix, p->timestamp);
-	memset(&c, 0, sizeof(c));
-	c.fd = fd;
-	c.sock = 1;
-	c.idle_ms = p->idle_timeout_ms;
-	c.moved = 1;		/* start the idle clock at the first wait */
-	c.rd_ready = 1;
-	c.wr_ready = 1;
-	c.buf = bp;
-	c.res = res;
+	conn_init(&c, fd, p, res);
 
 	for (;;) {
 		/* Backpressure: no reading while the output is backed up. */
@@ -621,31 +659,9 @@ echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 		}
 
 		if ((want_rd && c.rd_ready) || (want_wr && c.wr_ready)) {
-			if (want_rd && c.rd_ready) {
-				if (line) {
-					iov[0].iov_base = chunk;
-					iov[0].iov_len = sizeof(chunk);
-					n = conn_readv(&c, iov, 1);
-				} else
-					n = conn_readv(&c, iov,
-					    buf_wiov(bp, iov));
-				if (n == IO_FAIL)
-					return;
-				if (n == IO_AGAIN)
-					c.rd_ready = 0;
-				else if (n == 0) {
-					eof = 1;
-					if (line && linemode_finish(&lm,
-					    p->timestamp ? time(NULL) : 0,
-					    line_out, &c) == -1)
-						return;
-				} else if (!line)
-					echo_buf_produce(bp, n);
-				else if (linemode_feed(&lm, chunk, n,
-				    p->timestamp ? time(NULL) : 0,
-				    line_out, &c) == -1)
-					return;
-			}
+			if (want_rd && c.rd_ready &&
+			    serve_read(&c, p, line, &eof) == -1)
+				return;
 			if (bp->len > 0 && c.wr_ready) {
 				n = conn_write(&c);
 				if (n == IO_FAIL)

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,47 +825,43 @@ limits_count_idle(const struct server *srv)
 		SHMSTAT_ADD(srv->lim->ctr, idle_closed, 1);
 }
 
-/* The counters folded into struct stats, as an array (renewal's base). */
+/*
+ * The counters folded into struct stats, in the order of the array that
+ * renewal's base and the master's belief are kept in (not the
+ * refused_logged limiter, nor the log window).
+ */
+#define OFF(f)	offsetof(struct shmstat, f)
+static const size_t	counter_off[] = {
+	OFF(refused), OFF(refused_per_ip), OFF(refused_rate),
+	OFF(refused_full), OFF(idle_closed),
+	OFF(udp_in), OFF(udp_out), OFF(udp_dropped), OFF(udp_dropped_port),
+	OFF(udp_dropped_addr), OFF(udp_dropped_rate), OFF(udp_dropped_size),
+	OFF(udp_dropped_send),
+	OFF(refused_rule), OFF(udp_dropped_rule),	/* issue #12 */
+	OFF(proxy_bad),
+};
+#undef OFF
+_Static_assert(sizeof(counter_off) / sizeof(counter_off[0]) ==
+    SHMSTAT_NCOUNT, "counter_off[] and SHMSTAT_NCOUNT disagree");
+
 static void
 counters_get(const struct shmstat *c, uint64_t v[SHMSTAT_NCOUNT])
 {
-	v[0] = c->refused;
-	v[1] = c->refused_per_ip;
-	v[2] = c->refused_rate;
-	v[3] = c->refused_full;
-	v[4] = c->idle_closed;
-	v[5] = c->udp_in;
-	v[6] = c->udp_out;
-	v[7] = c->udp_dropped;
-	v[8] = c->udp_dropped_port;
-	v[9] = c->udp_dropped_addr;
-	v[10] = c->udp_dropped_rate;
-	v[11] = c->udp_dropped_size;
-	v[12] = c->udp_dropped_send;
-	v[13] = c->refused_rule;		/* issue #12 */
-	v[14] = c->udp_dropped_rule;
-	v[15] = c->proxy_bad;
+	size_t	 i;
+
+	for (i = 0; i < SHMSTAT_NCOUNT; i++)
+		v[i] = *(const volatile uint64_t *)(const void *)
+		    ((const char *)c + counter_off[i]);
 }
 
 static void
 counters_put(struct shmstat *c, const uint64_t v[SHMSTAT_NCOUNT])
 {
-	c->refused = v[0];
-	c->refused_per_ip = v[1];
-	c->refused_rate = v[2];
-	c->refused_full = v[3];
-	c->idle_closed = v[4];
-	c->udp_in = v[5];
-	c->udp_out = v[6];
-	c->udp_dropped = v[7];
-	c->udp_dropped_port = v[8];
-	c->udp_dropped_addr = v[9];
-	c->udp_dropped_rate = v[10];
-	c->udp_dropped_size = v[11];
-	c->udp_dropped_send = v[12];
-	c->refused_rule = v[13];		/* issue #12 */
-	c->udp_dropped_rule = v[14];
-	c->proxy_bad = v[15];
+	size_t	 i;
+
+	for (i = 0; i < SHMSTAT_NCOUNT; i++)
+		*(volatile uint64_t *)(void *)((char *)c + counter_off[i]) =
+		    v[i];
 }
 
 /*

@@ -144,6 +144,20 @@ pktinfo_on(int fd)
 		    sizeof(on));
 }
 
+/* One control message into out; returns the space it takes. */
+static ssize_t
+cmsg_put(unsigned char *out, int level, int type, const void *data,
+    size_t len)
+{
+	struct cmsghdr	*o = (struct cmsghdr *)(void *)out;
+
+	o->cmsg_level = level;
+	o->cmsg_type = type;
+	o->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(o), data, len);
+	return CMSG_SPACE(len);
+}
+
 /*
  * From the received control data, the control data of the reply (the
  * same local address); returns its length, or -1 if the datagram was
@@ -152,7 +166,7 @@ pktinfo_on(int fd)
 static ssize_t
 reply_cmsg(struct msghdr *in, unsigned char *out)
 {
-	struct cmsghdr	*c, *o;
+	struct cmsghdr	*c;
 
 	for (c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
@@ -173,12 +187,8 @@ reply_cmsg(struct msghdr *in, unsigned char *out)
 				return -1;
 			pi.ipi_ifindex = 0;
 			pi.ipi_spec_dst = pi.ipi_addr;
-			o = (struct cmsghdr *)(void *)out;
-			o->cmsg_level = IPPROTO_IP;
-			o->cmsg_type = IP_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
+			return cmsg_put(out, IPPROTO_IP, IP_PKTINFO, &pi,
+			    sizeof(pi));
 		}
 		if (c->cmsg_level == IPPROTO_IPV6 &&
 		    c->cmsg_type == IPV6_PKTINFO) {
@@ -187,12 +197,8 @@ reply_cmsg(struct msghdr *in, unsigned char *out)
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 			if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr))
 				return -1;
-			o = (struct cmsghdr *)(void *)out;
-			o->cmsg_level = IPPROTO_IPV6;
-			o->cmsg_type = IPV6_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-			return CMSG_SPACE(sizeof(pi));
+			return cmsg_put(out, IPPROTO_IPV6, IPV6_PKTINFO, &pi,
+			    sizeof(pi));
 		}
 	}
 	return 0;
@@ -205,14 +211,11 @@ drop(struct udp_ctx *u, volatile uint64_t *why)
 	(void)__atomic_add_fetch(why, 1, __ATOMIC_RELAXED);
 }
 
-/* One batch from fd: returns datagrams received, 0 at EAGAIN. */
-static int
-udp_batch(struct udp_ctx *u, int fd)
+/* Point each receive slot at its buffer, address and control space. */
+static void
+udp_recv_setup(struct udp_ctx *u)
 {
-	struct lim_key	 k;
-	int		 n, i, m = 0, sent, log_it, tk;
-	ssize_t		 cl;
-	long long	 now;
+	int	 i;
 
 	for (i = 0; i < UDP_BATCH; i++) {
 		u->iov[i].iov_base = u->buf + (size_t)i * UDP_BUFSIZE;
@@ -225,60 +228,58 @@ udp_batch(struct udp_ctx *u, int fd)
 		u->in[i].msg_hdr.msg_control = u->cin[i];
 		u->in[i].msg_hdr.msg_controllen = UDP_CMSGLEN;
 	}
-	n = recvmmsg(fd, u->in, UDP_BATCH, MSG_DONTWAIT, NULL);
-	if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK &&
-		    errno != EINTR)
-			log_debug("udp: recvmmsg: %s", strerror(errno));
-		return 0;
-	}
-	SHMSTAT_ADD(u->ctr, udp_in, n);
-	now = clock_ms();
-	for (i = 0; i < n; i++) {
-		struct msghdr *h = &u->in[i].msg_hdr;
+}
 
-		if (h->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			drop(u, &u->ctr->udp_dropped_size);
-			continue;
-		}
-		switch (udp_source_check(h->msg_name, h->msg_namelen)) {
-		case UDP_DROP_PORT:
-			drop(u, &u->ctr->udp_dropped_port);
-			continue;
-		case UDP_DROP_ADDR:
-			drop(u, &u->ctr->udp_dropped_addr);
-			continue;
-		case UDP_OK:
-			break;
-		}
-		if (rules_drop(h->msg_name, h->msg_namelen)) {	/* #12 */
-			drop(u, &u->ctr->udp_dropped_rule);
-			continue;
-		}
-		if ((cl = reply_cmsg(h, u->cout[m])) == -1) {
-			drop(u, &u->ctr->udp_dropped_addr);
-			continue;
-		}
-		if (u->rate.hdr != NULL &&
-		    lim_key_from_sa(h->msg_name, h->msg_namelen, &k) == 0 &&
-		    lim_admit(&u->rate, &k, now, &tk, &log_it) != LIM_OK) {
-			drop(u, &u->ctr->udp_dropped_rate);
-			continue;
-		}
-		/* The reply: the same bytes, the same length, to the source. */
-		u->oiov[m].iov_base = u->iov[i].iov_base;
-		u->oiov[m].iov_len = u->in[i].msg_len;
-		memset(&u->out[m], 0, sizeof(u->out[m]));
-		u->out[m].msg_hdr.msg_name = h->msg_name;
-		u->out[m].msg_hdr.msg_namelen = h->msg_namelen;
-		u->out[m].msg_hdr.msg_iov = &u->oiov[m];
-		u->out[m].msg_hdr.msg_iovlen = 1;
-		if (cl > 0) {
-			u->out[m].msg_hdr.msg_control = u->cout[m];
-			u->out[m].msg_hdr.msg_controllen = (size_t)cl;
-		}
-		m++;
+/*
+ * Whether datagram h earns a reply: checks in order of cost, each drop
+ * counted under its reason.  Returns the length of the reply's control
+ * data, written to cout, or -1 if dropped.
+ */
+static ssize_t
+udp_admit(struct udp_ctx *u, struct msghdr *h, unsigned char *cout,
+    long long now)
+{
+	struct lim_key	 k;
+	ssize_t		 cl;
+	int		 log_it, tk;
+
+	if (h->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		drop(u, &u->ctr->udp_dropped_size);
+		return -1;
 	}
+	switch (udp_source_check(h->msg_name, h->msg_namelen)) {
+	case UDP_DROP_PORT:
+		drop(u, &u->ctr->udp_dropped_port);
+		return -1;
+	case UDP_DROP_ADDR:
+		drop(u, &u->ctr->udp_dropped_addr);
+		return -1;
+	case UDP_OK:
+		break;
+	}
+	if (rules_drop(h->msg_name, h->msg_namelen)) {	/* #12 */
+		drop(u, &u->ctr->udp_dropped_rule);
+		return -1;
+	}
+	if ((cl = reply_cmsg(h, cout)) == -1) {
+		drop(u, &u->ctr->udp_dropped_addr);
+		return -1;
+	}
+	if (u->rate.hdr != NULL &&
+	    lim_key_from_sa(h->msg_name, h->msg_namelen, &k) == 0 &&
+	    lim_admit(&u->rate, &k, now, &tk, &log_it) != LIM_OK) {
+		drop(u, &u->ctr->udp_dropped_rate);
+		return -1;
+	}
+	return cl;
+}
+
+/* Send the m replies queued in u->out; what cannot go is dropped. */
+static void
+udp_send(struct udp_ctx *u, int fd, int m)
+{
+	int	 i, sent;
+
 	for (i = 0; i < m; ) {
 		sent = sendmmsg(fd, &u->out[i], (unsigned int)(m - i),
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -302,6 +303,46 @@ udp_batch(struct udp_ctx *u, int fd)
 		SHMSTAT_ADD(u->ctr, udp_dropped_send, 1);
 		i++;
 	}
+}
+
+/* One batch from fd: returns datagrams received, 0 at EAGAIN. */
+static int
+udp_batch(struct udp_ctx *u, int fd)
+{
+	int		 n, i, m = 0;
+	ssize_t		 cl;
+	long long	 now;
+
+	udp_recv_setup(u);
+	n = recvmmsg(fd, u->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR)
+			log_debug("udp: recvmmsg: %s", strerror(errno));
+		return 0;
+	}
+	SHMSTAT_ADD(u->ctr, udp_in, n);
+	now = clock_ms();
+	for (i = 0; i < n; i++) {
+		struct msghdr *h = &u->in[i].msg_hdr;
+
+		if ((cl = udp_admit(u, h, u->cout[m], now)) == -1)
+			continue;
+		/* The reply: the same bytes, the same length, to the source. */
+		u->oiov[m].iov_base = u->iov[i].iov_base;
+		u->oiov[m].iov_len = u->in[i].msg_len;
+		memset(&u->out[m], 0, sizeof(u->out[m]));
+		u->out[m].msg_hdr.msg_name = h->msg_name;
+		u->out[m].msg_hdr.msg_namelen = h->msg_namelen;
+		u->out[m].msg_hdr.msg_iov = &u->oiov[m];
+		u->out[m].msg_hdr.msg_iovlen = 1;
+		if (cl > 0) {
+			u->out[m].msg_hdr.msg_control = u->cout[m];
+			u->out[m].msg_hdr.msg_controllen = (size_t)cl;
+		}
+		m++;
+	}
+	udp_send(u, fd, m);
 	return n;
 }
 
@@ -382,20 +423,12 @@ inetd_dgram_serve(struct server *srv, const struct serve_spec *spec)
 int
 udp_serve_fd(struct server *srv, int fd)
 {
-	struct serve_spec	spec;
-	sigset_t		none;
-	int			fl;
+	int	fl;
 
 	if ((fl = fcntl(fd, F_GETFL)) != -1 && !(fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	udp_signals();
-	(void)spawn_prepare(srv);
-	memset(&spec, 0, sizeof(spec));
-	spec.role = SERVE_INETD_DGRAM;
-	spec.keep[spec.nkeep++] = fd;
-	spec.serve = inetd_dgram_serve;
-	(void)sigemptyset(&none);
-	serve_enter(srv, &spec, &none);	/* confines, serves, _exits */
+	serve_inetd(srv, SERVE_INETD_DGRAM, fd, inetd_dgram_serve);
 }
 
 /* ---- the master's side --------------------------------------------- */

@@ -112,20 +112,11 @@ inetd_serve(struct server *srv, const struct serve_spec *spec)
 int
 inetd_serve_conn(struct server *srv, int fd)
 {
-	struct serve_spec	spec;
-	sigset_t		none;
-	int			fl;
+	int	fl;
 
 	/* As a model's accept4() would give it: blocking, close-on-exec. */
 	if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_NONBLOCK))
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	(void)signal(SIGPIPE, SIG_IGN);
-	(void)spawn_prepare(srv);
-	memset(&spec, 0, sizeof(spec));
-	spec.role = SERVE_INETD;
-	spec.conn = spec.keep[spec.nkeep++] = fd;
-	spec.serve = inetd_serve;
-	/* A launcher's blocked signals are not ours to keep. */
-	(void)sigemptyset(&none);
-	serve_enter(srv, &spec, &none);	/* confines, serves, _exits */
+	serve_inetd(srv, SERVE_INETD, fd, inetd_serve);
 }
