@@ -161,8 +161,11 @@ class InheritedState(et.DaemonTestCase):
     def test_sigchld_blocked_and_ignored(self):
         d = self.start_inheriting()
         blk, ign = proc_sigmasks(d.pid)
-        self.assertEqual(blk & SIGCHLD_BIT, 0, "SIGCHLD still blocked")
-        self.assertEqual(ign & SIGCHLD_BIT, 0, "SIGCHLD still ignored")
+        # Under valgrind /proc shows the tool's own mask, not echod's:
+        # the zombies and reaped= below still tell whether it reaps.
+        if not et.WRAPPER:
+            self.assertEqual(blk & SIGCHLD_BIT, 0, "SIGCHLD still blocked")
+            self.assertEqual(ign & SIGCHLD_BIT, 0, "SIGCHLD still ignored")
         n = 200
         for i in range(n):
             msg = b"conn %d" % i
