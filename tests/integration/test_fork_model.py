@@ -369,6 +369,22 @@ class ForkModelTests:
             self.assertEqual(et.echo_once(d.port, b"hup"), b"hup")
         self.assertEqual(d.status()["model"], self.model)
 
+    def test_group_signals_spare_the_children(self):
+        # `systemctl kill -s USR2 echod` or a terminal's hangup reaches
+        # every process: a child serving a connection must live on.
+        d = self.daemon("-t", "0")
+        with et.connect(d.port) as c:
+            c.sendall(b"before")
+            self.assertEqual(et.recv_exact(c, 6), b"before")
+            kids = d.children()
+            self.assertEqual(len(kids), 1)
+            for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
+                        signal.SIGTTIN, signal.SIGTTOU):
+                os.kill(kids[0], sig)
+            c.sendall(b"after")
+            self.assertEqual(et.recv_exact(c, 5), b"after")
+            self.assertEqual(d.children(), kids)
+
     def test_no_zombie_between_connections(self):
         # No load, no signal from us: the parent must still reap at once.
         d = self.daemon()

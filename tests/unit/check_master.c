@@ -148,6 +148,11 @@ START_TEST(test_sig_reset)
 	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_DFL);
 	ck_assert_int_eq(sigaction(SIGTERM, NULL, &sa), 0);
 	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_DFL);
+	/* The master's other signals must not kill a serving process. */
+	ck_assert_int_eq(sigaction(SIGHUP, NULL, &sa), 0);
+	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_IGN);
+	ck_assert_int_eq(sigaction(SIGUSR2, NULL, &sa), 0);
+	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_IGN);
 	/* The self-pipe is left for spawn.c's close_range, unwritten. */
 	ck_assert_int_ge(sig_pipe_fd(), 0);
 	/* SIGPIPE stays ignored: a vanished peer is an EPIPE. */

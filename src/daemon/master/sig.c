@@ -153,11 +153,21 @@ sig_child_reset(void)
 	struct sigaction	sa;
 	size_t			i;
 
+	/*
+	 * TERM and INT end a serving process, CHLD is nothing to it; the
+	 * master's other signals (HUP, USR1, USR2, TTIN, TTOU) are ignored
+	 * rather than left to their default, which is death: a
+	 * `systemctl kill -s USR2 echod` or a terminal's SIGHUP reaches
+	 * every process of the group, and must not drop a connection.
+	 * Same number of calls as resetting them all.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_DFL;
-	for (i = 0; i < NCAUGHT; i++)
+	for (i = 0; i < NCAUGHT; i++) {
+		sa.sa_handler = caught[i] == SIGTERM || caught[i] == SIGINT ||
+		    caught[i] == SIGCHLD ? SIG_DFL : SIG_IGN;
 		(void)sigaction(caught[i], &sa, NULL);
+	}
 	/*
 	 * The mask is the caller's: serve_enter() sets the one it was
 	 * given right after (one sigprocmask, not two).  The self-pipe is
