@@ -77,6 +77,10 @@ class BurstTest(DaemonTestCase):
     model = "prefork"
 
     def test_thousand_held_opened_eight_at_a_time(self):
+        if echodtest.WRAPPER:
+            # 1,000 workers each under valgrind cannot be forked within
+            # the doubling's schedule; check_pool covers the arithmetic.
+            self.skipTest("1,000 workers under valgrind: no timing bound")
         if raise_nofile(N + 200) < N + 100:
             self.skipTest("RLIMIT_NOFILE too low for %d sockets" % N)
         d = self.daemon("--max-children=1100")
