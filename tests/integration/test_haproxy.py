@@ -170,6 +170,7 @@ class Balanced(unittest.TestCase):
             s.close()
         self.assertEqual(set(self.hap.status().values()), {"UP"})
 
+    @unittest.skipIf(echodtest.WRAPPER, "HAProxy's 1 s health checks race a restart under valgrind")
     def test_failover(self):
         a = self.echod(0)
         b = self.echod(0)
