@@ -131,8 +131,11 @@ class SignalStorm(et.DaemonTestCase):
                                     "worker %d predates the last HUP" % p)
         # Still serving, and the count is the master's own, exact.
         self.assertEqual(et.echo_once(d.port, b"after"), b"after")
-        st = d.status()
-        self.assertEqual(st["workers"], len(live_workers(d.pid)))
+        # That connection may make the pool grow: wait for it to settle.
+        st = et.poll_until(
+            lambda: (lambda s: s if s["workers"] ==
+                     len(live_workers(d.pid)) else None)(d.status()),
+            10, interval=0.1, what="workers= to match /proc again")
         self.assertEqual(st["abnormal"], 0)
 
 
