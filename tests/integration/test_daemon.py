@@ -223,7 +223,10 @@ class Privdrop(unittest.TestCase):
             p = start_echod(["--group=%d" % self.gid, "-m", "fork", "-l",
                              "127.0.0.1:0"], log)
             try:
-                listen_port(log)
+                port = listen_port(log)
+                # The line comes at bind, before the drop; an echo is
+                # answered only once the master is in its loop.
+                self.assertEqual(roundtrip(port), b"hello, echo\n")
                 uids, gids = status_ids(p.pid)
                 self.assertEqual(gids, [self.gid] * 4)
             finally:
