@@ -13,11 +13,13 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +114,79 @@ START_TEST(test_kill_own_child)
 	ck_assert_uint_eq(c.n, 0);
 	ck_assert_uint_eq(st.abnormal, 1);
 	children_free(&c);
+}
+END_TEST
+
+/*
+ * --reap=ignore: a child with a pipe is pinned by a pidfd at its first
+ * signal; one whose pipe has hung up is gone and is never signalled
+ * (its pid may be anyone's by now).
+ */
+static pid_t
+child_with_pipe(int *rd, int wait_for_signal)
+{
+	int	p[2];
+	pid_t	pid;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		(void)close(p[0]);
+		if (wait_for_signal)
+			pause();
+		_exit(0);
+	}
+	(void)close(p[1]);
+	*rd = p[0];
+	return pid;
+}
+
+static void
+wait_hangup(int fd)
+{
+	struct pollfd	pfd = { fd, POLLIN, 0 };
+
+	ck_assert_int_eq(poll(&pfd, 1, 30000), 1);
+}
+
+START_TEST(test_kill_kernel_reaped)
+{
+	struct children	c;
+	struct child	*ch;
+	pid_t		pid;
+	long		rc;
+	int		rd;
+
+	(void)signal(SIGCHLD, SIG_IGN);		/* the kernel reaps */
+	ck_assert_int_eq(children_init(&c, 2), 0);
+	pid = child_with_pipe(&rd, 1);
+	ck_assert_int_eq(children_add(&c, pid, rd), 0);
+	ch = children_find(&c, pid);
+	ck_assert_int_eq(ch->pidfd, -1);	/* no pidfd per fork */
+	ck_assert_int_eq(children_kill(ch, 0), 0);
+#ifdef SYS_pidfd_open
+	if ((rc = syscall(SYS_pidfd_open, getpid(), 0)) >= 0) {
+		(void)close((int)rc);	/* valgrind has none: kill() then */
+		ck_assert_int_ge(ch->pidfd, 0);		/* pinned */
+	}
+#endif
+	ck_assert_int_eq(children_kill(ch, SIGKILL), 0);
+	wait_hangup(rd);
+	(void)children_forget_pid(&c, pid, NULL);
+	(void)close(rd);
+
+	pid = child_with_pipe(&rd, 0);		/* exits at once */
+	wait_hangup(rd);
+	ck_assert_int_eq(children_add(&c, pid, rd), 0);
+	ch = children_find(&c, pid);
+	errno = 0;
+	ck_assert_int_eq(children_kill(ch, SIGTERM), -1);
+	ck_assert_int_eq(errno, ESRCH);
+	ck_assert_int_eq(ch->pidfd, -1);
+	(void)close(rd);
+	children_free(&c);
+	(void)signal(SIGCHLD, SIG_DFL);
 }
 END_TEST
 
@@ -384,6 +459,7 @@ check_suite(void)
 	tcase_add_test(tc, test_reap);
 	tcase_add_test(tc, test_reap_partial);
 	tcase_add_test(tc, test_kill_own_child);
+	tcase_add_test(tc, test_kill_kernel_reaped);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	return s;

@@ -6,12 +6,13 @@
  *	master.c	the accept-errno policy both models share, and the
  *			one fork-failure backoff formula
  *	pool.c		the backoff formula with its two caps
- *	sig.c		signals come out of the self-pipe as numbers, in
- *			the order they came, and a blocked mask inherited
- *			from a parent is cleared by sig_init()
+ *	sig.c		signals come out of sig_fd() as numbers, injected
+ *			ones first and never merged; an inherited SIG_IGN
+ *			is undone; a serving process holds the master's
+ *			HUP/USR2 and dies of TERM
  *
  * The sig.c tests raise real signals; Check forks each test (CK_FORK),
- * so the handlers never outlive the test that installed them.
+ * so the mask never outlives the test that set it.
  */
 #include "config.h"
 
@@ -22,6 +23,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include "clock.h"
 #include "master.h"
@@ -107,34 +110,56 @@ START_TEST(test_backoff_formula)
 }
 END_TEST
 
-START_TEST(test_sig_numbers_in_order)
+START_TEST(test_sig_numbers)
 {
-	sigset_t	blocked;
+	struct sigaction	sa;
+	sigset_t		blocked;
 
-	/* What a careless parent leaves: the master's signals blocked. */
+	/* What a careless parent leaves: SIGUSR1 blocked, SIGHUP ignored. */
 	sigemptyset(&blocked);
-	sigaddset(&blocked, SIGCHLD);
 	sigaddset(&blocked, SIGUSR1);
 	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &blocked, NULL), 0);
+	(void)signal(SIGHUP, SIG_IGN);
 	ck_assert_int_ge(sig_init(0), 0);
+	ck_assert_int_eq(sig_fd(), sig_init(0));	/* once */
+#ifdef HAVE_SIGNALFD
+	/* Held for the descriptor, at their defaults: nothing to undo. */
 	ck_assert_int_eq(sigprocmask(SIG_BLOCK, NULL, &blocked), 0);
-	ck_assert(!sigismember(&blocked, SIGCHLD));
-	ck_assert(!sigismember(&blocked, SIGUSR1));
+	ck_assert(sigismember(&blocked, SIGCHLD));
+	ck_assert(sigismember(&blocked, SIGTERM));
+	ck_assert(!sigismember(&blocked, SIGPIPE));
+#endif
+	/* An inherited SIG_IGN would have discarded SIGHUP unread. */
+	ck_assert_int_eq(sigaction(SIGHUP, NULL, &sa), 0);
+	ck_assert_ptr_ne((void *)sa.sa_handler, (void *)SIG_IGN);
 
 	ck_assert_int_eq(sig_next(), 0);
 	ck_assert_int_eq(raise(SIGUSR1), 0);
-	ck_assert_int_eq(raise(SIGHUP), 0);
 	ck_assert_int_eq(raise(SIGTTOU), 0);
 	ck_assert_int_eq(raise(SIGHUP), 0);
-	ck_assert_int_eq(sig_next(), SIGUSR1);
-	ck_assert_int_eq(sig_next(), SIGHUP);
-	ck_assert_int_eq(sig_next(), SIGTTOU);
-	ck_assert_int_eq(sig_next(), SIGHUP);
+	ck_assert_int_eq(sig_next(), 0);	/* not read before poll says */
+	sig_arm();
+	/* Each once, as pending signals are (signalfd: by number). */
+	ck_assert_int_eq(sig_next() + sig_next() + sig_next(),
+	    SIGUSR1 + SIGTTOU + SIGHUP);
 	ck_assert_int_eq(sig_next(), 0);
+
+	/* Injected numbers are never merged, and come first. */
+	ck_assert(!sig_queued());
+	ck_assert_int_eq(sig_inject(SIGTTIN), 0);
+	ck_assert_int_eq(sig_inject(SIGTTIN), 0);
+	ck_assert_int_eq(raise(SIGUSR2), 0);
+	sig_arm();
+	ck_assert(sig_queued());
+	ck_assert_int_eq(sig_next(), SIGTTIN);
+	ck_assert_int_eq(sig_next(), SIGTTIN);
+	ck_assert_int_eq(sig_next(), SIGUSR2);
+	ck_assert_int_eq(sig_next(), 0);
+	ck_assert(!sig_queued());
 }
 END_TEST
 
-START_TEST(test_sig_reset)
+START_TEST(test_sig_reap_ignore)
 {
 	struct sigaction	sa;
 
@@ -143,21 +168,43 @@ START_TEST(test_sig_reset)
 	ck_assert_int_eq(sigaction(SIGCHLD, NULL, &sa), 0);
 	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_IGN);
 	ck_assert(sa.sa_flags & SA_NOCLDWAIT);
-	sig_child_reset();
-	ck_assert_int_eq(sigaction(SIGCHLD, NULL, &sa), 0);
-	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_DFL);
-	ck_assert_int_eq(sigaction(SIGTERM, NULL, &sa), 0);
-	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_DFL);
-	/* The master's other signals must not kill a serving process. */
-	ck_assert_int_eq(sigaction(SIGHUP, NULL, &sa), 0);
-	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_IGN);
-	ck_assert_int_eq(sigaction(SIGUSR2, NULL, &sa), 0);
-	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_IGN);
-	/* The self-pipe is left for spawn.c's close_range, unwritten. */
-	ck_assert_int_ge(sig_pipe_fd(), 0);
 	/* SIGPIPE stays ignored: a vanished peer is an EPIPE. */
 	ck_assert_int_eq(sigaction(SIGPIPE, NULL, &sa), 0);
 	ck_assert_ptr_eq((void *)sa.sa_handler, (void *)SIG_IGN);
+}
+END_TEST
+
+/*
+ * A serving process's signals: the master's HUP and USR2 are held, never
+ * fatal; TERM ends it with the default action, not a handler of the
+ * master's.
+ */
+START_TEST(test_sig_child)
+{
+	sigset_t	mask;
+	pid_t		pid;
+	int		status;
+
+	ck_assert_int_ge(sig_init(0), 0);
+	sig_child_mask(&mask);
+	ck_assert(sigismember(&mask, SIGHUP));
+	ck_assert(sigismember(&mask, SIGUSR2));
+	ck_assert(!sigismember(&mask, SIGTERM));
+	ck_assert(!sigismember(&mask, SIGINT));
+	if ((pid = sig_fork()) == 0) {
+		sig_child_reset();
+		(void)sigprocmask(SIG_SETMASK, &mask, NULL);
+		(void)raise(SIGHUP);
+		(void)raise(SIGUSR2);
+		(void)raise(SIGTERM);
+		_exit(0);
+	}
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(WTERMSIG(status), SIGTERM);
+	sig_arm();
+	ck_assert_int_eq(sig_next(), SIGCHLD);
 }
 END_TEST
 
@@ -200,8 +247,9 @@ check_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("signals");
-	tcase_add_test(tc, test_sig_numbers_in_order);
-	tcase_add_test(tc, test_sig_reset);
+	tcase_add_test(tc, test_sig_numbers);
+	tcase_add_test(tc, test_sig_reap_ignore);
+	tcase_add_test(tc, test_sig_child);
 	tcase_add_test(tc, test_sig_reset_inherited);
 	suite_add_tcase(s, tc);
 	return s;

@@ -7,15 +7,15 @@
  * RLIMIT_NOFILE ceiling read, tzset() (for --timestamp and syslog(3)),
  * the test hooks' environment read -- so a child's way from fork() to
  * its first byte is a fixed, short list of system calls and allocates
- * nothing: reset the
- * dispositions the master changed, restore the mask, close_range per
- * gap between kept descriptors, the privilege drop (with --user, if the
- * master kept root), PR_SET_PDEATHSIG, getppid, setrlimit,
- * PR_SET_NO_NEW_PRIVS, seccomp.
+ * nothing: one sigprocmask (the master has no handler to undo: sig.h),
+ * close_range per gap between kept descriptors, the privilege drop
+ * (with --user, if the master kept root), PR_SET_PDEATHSIG, getppid
+ * (long-lived roles), setrlimit, PR_SET_NO_NEW_PRIVS, seccomp: eight
+ * calls for a fork-model child, glibc's set_robust_list included.
  *
- * Why this order: signals stay blocked from before fork() until the
- * master's handlers are gone, so a signal sent to the new pid either
- * waits for the default action or was the master's; descriptors go
+ * Why this order: signals stay blocked from fork() until the role's
+ * handlers are in place, so a signal sent to the new pid waits for
+ * them or for the default action; descriptors go
  * before anything can fail loudly; the death signal is set after the
  * drop because the kernel clears it on a credential change (prctl(2)),
  * and getppid() then proves the master did not die before it took hold;
@@ -120,23 +120,17 @@ spawn_prepare(struct server *srv)
 pid_t
 spawn_serving(struct server *srv, const struct serve_spec *spec)
 {
-	sigset_t	all, old, none;
+	sigset_t	mask;
 	pid_t		pid;
-	int		save;
 
-	/* Nothing may run the master's handlers in the child. */
-	(void)sigfillset(&all);
-	(void)sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &all, &old);
 	/*
-	 * The child's mask is a fresh process's, empty: the master's own
-	 * (signals a signalfd reads are blocked) is not for serving.
+	 * The master's signals stay blocked in the child (its mask is the
+	 * master's) until serve_enter() sets this one: a signal sent to
+	 * the new pid waits, then takes the default action.
 	 */
-	if ((pid = fork()) == 0)
-		serve_enter(srv, spec, &none);
-	save = errno;
-	(void)sigprocmask(SIG_SETMASK, &old, NULL);
-	errno = save;
+	sig_child_mask(&mask);
+	if ((pid = sig_fork()) == 0)
+		serve_enter(srv, spec, &mask);
 	return pid;
 }
 
@@ -209,15 +203,19 @@ close_others(struct server *srv, const struct serve_spec *spec)
 	return prev;
 }
 
-/* The death signal, and proof that the master is still there. */
+/*
+ * The death signal, and for a long-lived process proof that the master
+ * is still there: it may have died before prctl took hold.  A fork-model
+ * child that lost that race serves its one connection and leaves, as it
+ * would after a graceful stop, so it is spared the getppid() (issue #10).
+ */
 static void
-tie_to_master(const struct server *srv)
+tie_to_master(const struct server *srv, enum serve_role role)
 {
 #ifdef HAVE_PRCTL
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
-	/* The master may have died before prctl took hold. */
-	if (getppid() != srv->master_pid)
+	if (role != SERVE_CONN && getppid() != srv->master_pid)
 		_exit(0);
 }
 
@@ -294,6 +292,7 @@ serve_enter(struct server *srv, const struct serve_spec *spec,
 		sig_child_reset();
 	if (spec->sigsetup != NULL)
 		spec->sigsetup();	/* still blocked: nothing slips by */
+	/* The one call a fork-model child's signals cost (sig.h). */
 	if (mask != NULL)
 		(void)sigprocmask(SIG_SETMASK, mask, NULL);
 	log_close();	/* reopened below: close_others would take it */
@@ -304,7 +303,7 @@ serve_enter(struct server *srv, const struct serve_spec *spec,
 		_exit(1);
 	}
 	if (has_master)
-		tie_to_master(srv);
+		tie_to_master(srv, spec->role);
 #ifdef ECHOD_TEST_HOOKS
 	if (test_crash_file != NULL && spec->role == SERVE_WORKER &&
 	    access(test_crash_file, F_OK) == 0) {

@@ -5,18 +5,22 @@
  * and the inetd single connection (-i on a connected socket, systemd
  * Accept=yes) -- goes through serve_enter(), which never returns:
  *
- *   master: spawn_serving() blocks every signal, fork()s, restores its
- *           own mask and returns the child's pid (or -1, errno set);
- *   child:  sig_child_reset() puts back the dispositions the master
- *           changed (it need not touch the mask), then the mask is set
- *           to the one given (spawn_serving: empty, as in a fresh
- *           process, whatever the master blocks for its signalfd);
+ *   master: spawn_serving() fork()s (sig_fork()) and returns the
+ *           child's pid (or -1, errno set); its signals are blocked
+ *           and read from a signalfd, so the child starts with them
+ *           blocked and every disposition at its default (sig.h);
+ *   child:  sig_child_reset() (nothing to do with signalfd), the
+ *           role's own handlers (spec->sigsetup), then the mask is set
+ *           to the one given (spawn_serving: sig_child_mask(), TERM
+ *           and INT deliverable, the master's other signals held);
  *           every descriptor but 0-2, the role's listeners and
  *           spec->keep[] is closed (one close_range per gap between
  *           kept ones: one or two);
  *           privileges are dropped; PR_SET_PDEATHSIG(SIGKILL) is set
  *           AFTER the drop (a credential change clears it) and the
- *           parent checked against srv->master_pid; RLIMIT_NOFILE;
+ *           parent checked against srv->master_pid (long-lived roles
+ *           only: a fork-model child serves its one connection
+ *           anyway); RLIMIT_NOFILE;
  *           PR_SET_NO_NEW_PRIVS; the seccomp filter prepared once by
  *           spawn_prepare() in the master (one seccomp() call).  A
  *           process that cannot be confined does not serve: it

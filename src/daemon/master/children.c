@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ children_add(struct children *c, pid_t pid, int fd)
 	ch->fd = fd;
 	ch->slot = -1;
 	ch->start_ms = clock_ms();
-	ch->pidfd = pidfd_for(pid);
+	ch->pidfd = -1;		/* made by the first signal, if need be */
 	return 0;
 }
 
@@ -217,18 +218,44 @@ children_reap(struct children *c, struct stats *st)
 	return n;
 }
 
+/*
+ * A child the kernel reaps: pin its pid with a pidfd, made before the
+ * proof that the child still lives (its pipe has not hung up).  -1
+ * (ESRCH): it is gone, and its pid may belong to anyone now.
+ */
+static int
+children_pin(struct child *ch)
+{
+	struct pollfd	pfd;
+
+	ch->pidfd = pidfd_for(ch->pid);
+	pfd.fd = ch->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 0)
+		return 0;
+	if (ch->pidfd != -1)
+		(void)close(ch->pidfd);
+	ch->pidfd = -1;
+	errno = ESRCH;
+	return -1;
+}
+
 int
 children_kill(struct child *ch, int sig)
 {
+	if (ch->pid <= 1) {		/* never kill(-1), kill(0), init */
+		errno = ESRCH;
+		return -1;
+	}
+	if (ch->fd != -1 && ch->pidfd == -1 && children_pin(ch) == -1)
+		return -1;
 #ifdef SYS_pidfd_send_signal
 	if (ch->pidfd != -1)
 		return (int)syscall(SYS_pidfd_send_signal, ch->pidfd, sig,
 		    NULL, 0);
 #endif
-	if (ch->pid <= 1) {		/* never kill(-1), kill(0), init */
-		errno = ESRCH;
-		return -1;
-	}
+	/* Reaped by the master, or no pidfd_open(2) in this kernel. */
 	return kill(ch->pid, sig);
 }
 

@@ -6,9 +6,15 @@
  * child can write: the pid is fork()'s return value, the role, the
  * generation, the start time and the scoreboard slot index are what the
  * master decided when it forked.  Signals go only to the processes in
- * this table: through a pidfd where the kernel has pidfd_open(2) (so a
- * recycled pid can never be hit), else with kill(2), and only for
- * pid > 1.  Sized once at start (nothing is allocated while serving).
+ * this table, and only for pid > 1.  While the master reaps, a child's
+ * pid cannot be recycled before its waitpid() takes it out of the
+ * table, so kill(2) is exact and costs no descriptor.  When the kernel
+ * reaps (--reap=ignore: the entry has a pipe) it can be: the first
+ * signal opens a pidfd, then checks that the pipe has not hung up (the
+ * child was alive after the pidfd was made, so the pidfd is the
+ * child's), and signals through it; kill(2) only where the kernel has
+ * no pidfd_open(2).  No pidfd per fork, then: two system calls per
+ * connection saved (issue #10).  Sized once at start (nothing is allocated while serving).
  *
  * With --reap=ignore an entry also holds the read end of a pipe whose
  * write end only that child holds: when the kernel reaps the child, the
@@ -35,7 +41,7 @@ enum child_role {
 
 struct child {
 	pid_t		pid;		/* fork()'s return value */
-	int		pidfd;		/* -1: none, kill() it is */
+	int		pidfd;		/* -1: none yet (children_kill) */
 	int		fd;		/* --reap=ignore: pipe read end; else -1 */
 	enum child_role	role;
 	uint32_t	generation;

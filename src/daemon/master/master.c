@@ -316,7 +316,8 @@ master_deadlines(struct master *m, int64_t now)
 	timeout = m->model->prepare(m, now);
 	ut = udpw_maintain(m->srv, &m->udp, m->ignore, now);
 	if (m->udp.pid != 0 && children_find(&m->kids, m->udp.pid) == NULL)
-		(void)master_spawned(m, m->udp.pid, ROLE_UDP, -1);
+		/* Its pipe (udp.c closes it) pins its pid for a signal. */
+		(void)master_spawned(m, m->udp.pid, ROLE_UDP, m->udp.fd);
 	if (ut >= 0 && (timeout < 0 || ut < timeout))
 		timeout = ut;
 	return timeout;
@@ -330,7 +331,7 @@ master_turn(struct master *m)
 	int	timeout, t, n, sig;
 
 	m->npfd = 0;
-	(void)master_pfd_add(m, sig_pipe_fd(), POLLIN);
+	(void)master_pfd_add(m, sig_fd(), POLLIN);
 	if (liveops_fd() != -1)
 		(void)master_pfd_add(m, liveops_fd(), POLLIN);
 	timeout = master_deadlines(m, now);
@@ -346,9 +347,13 @@ master_turn(struct master *m)
 		timeout = t;
 	if ((t = liveops_tick(m->srv)) >= 0 && (timeout < 0 || t < timeout))
 		timeout = t;
+	if (sig_queued())	/* sig_inject()ed during the last turn */
+		timeout = 0;
 	n = poll(m->pfd, m->npfd, timeout);
 	if (n == -1 && errno != EINTR)
 		fatal("poll");
+	if (n > 0 && (m->pfd[0].revents & POLLIN))	/* sig_fd(): first */
+		sig_arm();
 	while ((sig = sig_next()) != 0)
 		master_dispatch(m, sig);
 	if (n > 0)

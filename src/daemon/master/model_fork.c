@@ -10,7 +10,8 @@
  * loop, signals, reaping, stopping and the status line are master.c's.
  *
  * With --reap=ignore the kernel reaps; each child holds the only write
- * end of a pipe whose hang-up tells the master the child is gone.
+ * end of a pipe whose hang-up tells the master the child is gone (and
+ * proves it alive when it must be signalled: children.h).
  */
 #include "config.h"
 
@@ -40,6 +41,7 @@ struct fork_model {
 	size_t	lfirst;		/* the listeners' first poll slot */
 	size_t	last_title;
 	int64_t	next_check;	/* limits_check() due */
+	int	spare[2];	/* --reap=ignore: the next child's pipe */
 };
 
 static struct fork_model	fm_static;
@@ -134,13 +136,16 @@ fork_accept(struct master *m, int lfd)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	int			 i, conn, ticket, p[2] = { -1, -1 };
+	int			 i, conn, ticket;
+	int			*p = fm->spare;
 
 	for (i = 0; i < ACCEPT_BURST && fork_can_accept(m, clock_ms()); i++) {
 		/*
 		 * --reap=ignore: each child costs the master one fd, its
 		 * pipe.  Make the pipe before accepting, so that running out
-		 * of fds leaves the connection waiting in the backlog.
+		 * of fds leaves the connection waiting in the backlog; the
+		 * one made for a connection that did not come is kept for
+		 * the next (a pipe2 and two closes per turn saved).
 		 */
 		if (m->ignore && p[0] == -1 && pipe2(p, O_CLOEXEC) == -1) {
 			master_pause(m, ACCEPT_PAUSE_MS, "pipe2");
@@ -168,17 +173,13 @@ fork_accept(struct master *m, int lfd)
 		fork_spawn(m, conn, p, ticket);	/* the pipe is the child's */
 		p[0] = p[1] = -1;
 	}
-	/* Hold no spare pipe between turns (the fd count stays exact). */
-	if (p[0] != -1) {
-		(void)close(p[0]);
-		(void)close(p[1]);
-	}
 }
 
 static void
 fork_start(struct master *m)
 {
 	memset(fm, 0, sizeof(*fm));
+	fm->spare[0] = fm->spare[1] = -1;
 	fork_title(m);
 }
 
@@ -280,6 +281,11 @@ fork_stop(struct master *m, int how)
 {
 	/* SIGTERM: connections finish by themselves within --grace. */
 	(void)how;
+	if (fm->spare[0] != -1) {	/* no child will take it now */
+		(void)close(fm->spare[0]);
+		(void)close(fm->spare[1]);
+		fm->spare[0] = fm->spare[1] = -1;
+	}
 	fork_title(m);
 }
 

@@ -1,11 +1,10 @@
 /*
- * sig.c: the master's signal handlers and self-pipe (see sig.h).
+ * sig.c: the master's signals as numbers (see sig.h).
  *
- * Handlers are installed without SA_RESTART so a blocking call in the
- * master returns EINTR at once.  SIGPIPE is ignored process-wide: a peer
- * that vanishes mid-write is an EPIPE to handle, never a death.  With
- * --reap=ignore SIGCHLD is SIG_IGN with SA_NOCLDWAIT and the kernel reaps
- * (POSIX: children then never become zombies).
+ * SIGPIPE is ignored process-wide: a peer that vanishes mid-write is an
+ * EPIPE to handle, never a death.  With --reap=ignore SIGCHLD is SIG_IGN
+ * with SA_NOCLDWAIT and the kernel reaps (POSIX: children then never
+ * become zombies); it is then not among the signals read.
  */
 #include "config.h"
 
@@ -14,37 +13,25 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef HAVE_SIGNALFD
+#include <sys/signalfd.h>
+#endif
 
 #include "log.h"
 #include "sig.h"
 
-static int	sigpipe[2] = { -1, -1 };
-
-/* What the master catches; sig_child_reset() undoes exactly these. */
+/* What the master acts on. */
 static const int caught[] = {
 	SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGTTIN, SIGTTOU,
 	SIGUSR2			/* issue #11: binary upgrade (upgrade.c) */
 };
 #define NCAUGHT	(sizeof(caught) / sizeof(caught[0]))
 
-/* Pipe full (it never should be): the numbers wait here instead. */
-static volatile sig_atomic_t	lost[NCAUGHT];
-static unsigned char		queue[64];
-static size_t			qhead, qlen;
-
-static void
-sig_catch(int sig)
-{
-	int		save_errno = errno;
-	unsigned char	b = (unsigned char)sig;
-	size_t		i;
-
-	if (write(sigpipe[1], &b, 1) != 1)
-		for (i = 0; i < NCAUGHT; i++)
-			if (caught[i] == sig)
-				lost[i] = 1;
-	errno = save_errno;
-}
+static int		sigfd = -1;
+static int		armed;		/* sig_arm(): sigfd has something */
+/* Numbers read or injected, handed out in order by sig_next(). */
+static unsigned char	queue[64];
+static size_t		qhead, qlen;
 
 void
 sig_reset_inherited(void)
@@ -62,6 +49,137 @@ sig_reset_inherited(void)
 	(void)sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* Append to the queue; -1 when it is full. */
+static int
+queue_push(int sig)
+{
+	if (qhead == qlen && qlen != 0)	/* no write when idle: privmem.h */
+		qhead = qlen = 0;
+	if (qlen == sizeof(queue))
+		return -1;
+	queue[qlen++] = (unsigned char)sig;
+	return 0;
+}
+
+#ifdef HAVE_SIGNALFD
+
+/* The kernel's pending signals into the queue: how many came. */
+static size_t
+sig_read(void)
+{
+	struct signalfd_siginfo	si[8];
+	ssize_t			n;
+	size_t			i, got = 0;
+
+	if (sigfd == -1 || (n = read(sigfd, si, sizeof(si))) <= 0) {
+		armed = 0;
+		return 0;
+	}
+	if ((size_t)n < sizeof(si))
+		armed = 0;	/* drained */
+	for (i = 0; i < (size_t)n / sizeof(si[0]); i++)
+		if (queue_push((int)si[i].ssi_signo) == 0)
+			got++;
+	return got;
+}
+
+/* The dispositions of the caught signals: the kernel's defaults. */
+static void
+sig_dispositions(int ignore_chld, sigset_t *set)
+{
+	struct sigaction	sa;
+	size_t			i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(set);
+	for (i = 0; i < NCAUGHT; i++) {
+		sa.sa_handler = SIG_DFL;
+		sa.sa_flags = caught[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
+		if (caught[i] == SIGCHLD && ignore_chld) {
+			sa.sa_handler = SIG_IGN;
+			sa.sa_flags = SA_NOCLDWAIT;
+		} else
+			sigaddset(set, caught[i]);
+		/* An inherited SIG_IGN (nohup) would discard it unread. */
+		if (sigaction(caught[i], &sa, NULL) == -1)
+			fatal("sigaction %d", caught[i]);
+	}
+}
+
+int
+sig_init(int ignore_chld)
+{
+	struct sigaction	sa;
+	sigset_t		set;
+
+	sig_dispositions(ignore_chld, &set);
+	/* Blocked first: from here on a signal waits to be read. */
+	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
+		fatal("sigprocmask");
+	if ((sigfd = signalfd(sigfd, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		fatal("sigaction SIGPIPE");
+	return sigfd;
+}
+
+void
+sig_child_reset(void)
+{
+	/* Default dispositions already: the mask is all there is to set. */
+}
+
+pid_t
+sig_fork(void)
+{
+	return fork();	/* no handler of the master's to keep out */
+}
+
+#else	/* !HAVE_SIGNALFD: the self-pipe */
+
+static int			sigpipe[2] = { -1, -1 };
+/* Pipe full (it never should be): the numbers wait here instead. */
+static volatile sig_atomic_t	lost[NCAUGHT];
+
+static void
+sig_catch(int sig)
+{
+	int		save_errno = errno;
+	unsigned char	b = (unsigned char)sig;
+	size_t		i;
+
+	if (write(sigpipe[1], &b, 1) != 1)
+		for (i = 0; i < NCAUGHT; i++)
+			if (caught[i] == sig)
+				lost[i] = 1;
+	errno = save_errno;
+}
+
+static size_t
+sig_read(void)
+{
+	unsigned char	b[16];
+	ssize_t		n, i;
+	size_t		got = 0, k;
+
+	armed = 0;
+	if (sigfd != -1 && (n = read(sigfd, b, sizeof(b))) > 0) {
+		armed = n == (ssize_t)sizeof(b);
+		for (i = 0; i < n; i++)
+			got += queue_push(b[i]) == 0;
+	}
+	for (k = 0; k < NCAUGHT; k++)
+		if (lost[k]) {
+			lost[k] = 0;
+			got += queue_push(caught[k]) == 0;
+		}
+	return got;
+}
+
 int
 sig_init(int ignore_chld)
 {
@@ -72,12 +190,13 @@ sig_init(int ignore_chld)
 	if (sigpipe[0] == -1 &&
 	    pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe2");
+	sigfd = sigpipe[0];
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < NCAUGHT; i++)
 		sigaddset(&sa.sa_mask, caught[i]);
-	sa.sa_handler = sig_catch;
 	for (i = 0; i < NCAUGHT; i++) {
+		sa.sa_handler = sig_catch;
 		sa.sa_flags = caught[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
 		if (caught[i] == SIGCHLD && ignore_chld) {
 			sa.sa_handler = SIG_IGN;
@@ -85,118 +204,120 @@ sig_init(int ignore_chld)
 		}
 		if (sigaction(caught[i], &sa, NULL) == -1)
 			fatal("sigaction %d", caught[i]);
-		sa.sa_handler = sig_catch;
 	}
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		fatal("sigaction SIGPIPE");
-	/* Whatever the parent blocked, the master hears everything. */
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
 		fatal("sigprocmask");
-	return sigpipe[0];
+	return sigfd;
 }
 
-/*
- * From the loop, never a handler: queue sig behind the signals already
- * in the pipe, so an action asked for on the control socket takes the
- * very path the signal would (issue #11).  -1: the pipe is full.
- */
-int
-sig_inject(int sig)
-{
-	unsigned char	b = (unsigned char)sig;
-	ssize_t		n;
-
-	if (sigpipe[1] == -1)
-		return -1;
-	do
-		n = write(sigpipe[1], &b, 1);
-	while (n == -1 && errno == EINTR);
-	return n == 1 ? 0 : -1;
-}
-
-int
-sig_pipe_fd(void)
-{
-	return sigpipe[0];
-}
-
-int
-sig_next(void)
-{
-	ssize_t	n;
-	size_t	i;
-
-	if (qhead < qlen)
-		return queue[qhead++];
-	if (qlen != 0)		/* no write when idle: see privmem.h */
-		qhead = qlen = 0;
-	if (sigpipe[0] != -1 &&
-	    (n = read(sigpipe[0], queue, sizeof(queue))) > 0) {
-		qlen = (size_t)n;
-		return queue[qhead++];
-	}
-	for (i = 0; i < NCAUGHT; i++)
-		if (lost[i]) {
-			lost[i] = 0;
-			return caught[i];
-		}
-	return 0;
-}
-
-/* In a new child: default dispositions (spawn.c then sets the mask). */
+/* The master's handler must not run in a child: TERM and INT end it. */
 void
 sig_child_reset(void)
 {
 	struct sigaction	sa;
-	size_t			i;
 
-	/*
-	 * TERM and INT end a serving process, CHLD is nothing to it; the
-	 * master's other signals (HUP, USR1, USR2, TTIN, TTOU) are ignored
-	 * rather than left to their default, which is death: a
-	 * `systemctl kill -s USR2 echod` or a terminal's SIGHUP reaches
-	 * every process of the group, and must not drop a connection.
-	 * Same number of calls as resetting them all.
-	 */
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < NCAUGHT; i++) {
-		sa.sa_handler = caught[i] == SIGTERM || caught[i] == SIGINT ||
-		    caught[i] == SIGCHLD ? SIG_DFL : SIG_IGN;
-		(void)sigaction(caught[i], &sa, NULL);
-	}
-	/*
-	 * The mask is the caller's: serve_enter() sets the one it was
-	 * given right after (one sigprocmask, not two).  The self-pipe is
-	 * left to the caller's close_range (spawn.c), and
-	 * its variables unwritten: no handler of the master's runs here,
-	 * and each page a child writes is a page of its own (issue #10).
-	 */
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+}
+
+/* Every signal held across fork(): no handler runs in the child. */
+pid_t
+sig_fork(void)
+{
+	sigset_t	all, old;
+	pid_t		pid;
+	int		save;
+
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	save = errno;
+	if (pid != 0)
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = save;
+	return pid;
+}
+
+#endif	/* HAVE_SIGNALFD */
+
+int
+sig_fd(void)
+{
+	return sigfd;
 }
 
 /*
- * In a serving process, once it runs its own loop: SIGTERM to on_term,
- * without SA_RESTART so a blocking accept4/poll returns at once; the
- * master's other signals (and SIGPIPE) ignored.
+ * From the loop, never asynchronously: queue sig behind the numbers
+ * already read, so an action asked for on the control socket takes the
+ * very path the signal would (issue #11).  -1: the queue is full.
+ */
+int
+sig_inject(int sig)
+{
+	return queue_push(sig);
+}
+
+int
+sig_queued(void)
+{
+	return qhead < qlen;
+}
+
+void
+sig_arm(void)
+{
+	armed = 1;
+}
+
+/*
+ * The descriptor is read only when poll() said so, and until a read
+ * comes back short: no read() that can only say EAGAIN (issue #10).
+ */
+int
+sig_next(void)
+{
+	if (qhead < qlen)
+		return queue[qhead++];
+	if (armed && sig_read() > 0)
+		return queue[qhead++];
+	return 0;
+}
+
+void
+sig_child_mask(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGUSR1);
+	sigaddset(mask, SIGUSR2);
+	sigaddset(mask, SIGTTIN);
+	sigaddset(mask, SIGTTOU);
+}
+
+/*
+ * In a long-lived serving process, once it runs its own loop: SIGTERM to
+ * on_term, without SA_RESTART so a blocking accept4/poll returns at once;
+ * SIGINT and SIGPIPE ignored (the master's other signals are blocked by
+ * sig_child_mask()).
  */
 void
 sig_serving(void (*on_term)(int))
 {
-	static const int	ignored[] = {
-		SIGHUP, SIGUSR1, SIGINT, SIGTTIN, SIGTTOU, SIGPIPE,
-		SIGUSR2
-	};
 	struct sigaction	sa;
-	size_t			i;
 
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_term;
 	(void)sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
-	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		(void)sigaction(ignored[i], &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGPIPE, &sa, NULL);
 }

@@ -240,10 +240,14 @@ child_exec(struct server *srv, int wr)
 	char		nm[SDLISTEN_NAMELEN];
 	size_t		i, n = 0, k;
 	int		cfd = control_fd();
+	sigset_t	none;
 
+	/* A fresh process's signals: the new echod sets up its own. */
 	sig_child_reset();
 	(void)signal(SIGPIPE, SIG_DFL);
 	(void)signal(SIGCHLD, SIG_DFL);
+	(void)sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	names[0] = '\0';
 	for (i = 0; i < srv->nls; i++) {
 		if (srv->ls[i].fd == -1)
@@ -323,7 +327,7 @@ upgrade_start(struct server *srv)
 		return;
 	}
 	pidfile_aside();
-	switch (pid = fork()) {
+	switch (pid = sig_fork()) {
 	case -1:
 		log_warn("upgrade failed: fork");
 		(void)close(p[0]);
