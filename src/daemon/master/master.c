@@ -1,13 +1,15 @@
 /*
  * master.c: the one master loop both process models share (master.h).
  *
- * Each turn: build the poll set (self-pipe, the live operations' epoll
+ * Each turn: build the poll set (sig_fd(), the live operations' epoll
  * fd, then what the model wants, then the children's hang-up pipes with
  * --reap=ignore), block until the nearest deadline (the model's, the
  * graceful stop's, the UDP worker's respawn, svc's STATUS/WATCHDOG tick,
- * liveops' timers), then act: signals first, in the order they came
+ * liveops' timers), then act: signals first
  * (the control socket's actions among them, sig_inject), then hang-ups,
- * then the model.  liveops' tick runs before the poll: it serves the
+ * then the model (signals read from a signalfd come in number order, not
+ * arrival order; two of a kind pending count once, as with handlers).
+ * liveops' tick runs before the poll: it serves the
  * control socket and the upgrade's pipe without blocking.  The loop
  * ends when a stop has begun and the table is empty; echod then exits 0.
  */
@@ -389,7 +391,7 @@ master_init(struct master *m, struct server *srv, const struct master_model *mod
 		*st = *srv->st;
 		srv->st = st;	/* the static one stays unused: no free */
 	}
-	/* self-pipe, liveops, listeners or wake pipe, children, UDP */
+	/* sig_fd, liveops, listeners or wake pipe, children, UDP */
 	m->pfdcap = 3 + srv->nls + cap + 1;
 	/* Rebuilt on every fork: kept out of the children (privmem.h). */
 	if ((m->pfd = privmem_alloc(m->pfdcap, sizeof(*m->pfd))) == NULL)
