@@ -385,6 +385,25 @@ class ForkModelTests:
             self.assertEqual(et.recv_exact(c, 5), b"after")
             self.assertEqual(d.children(), kids)
 
+    @unittest.skipIf(et.WRAPPER, "/proc/PID/cmdline shows valgrind's own argv, not the one setproctitle writes")
+    def test_titles(self):
+        # echod(8): each process shows its state in ps.  The child's title
+        # is written by the master before the fork (issue #10): it must
+        # still be the child's, and the master's own must come back.
+        d = self.daemon("-t", "0")
+        with et.connect(d.port) as c:
+            c.sendall(b"t")
+            self.assertEqual(et.recv_exact(c, 1), b"t")
+            kids = d.children()
+            self.assertEqual(len(kids), 1)
+            self.assertEqual(et.proc_cmdline(kids[0]), "echod: child serving")
+            et.poll_until(lambda: et.proc_cmdline(d.pid) ==
+                          "echod: master fork 1 busy", 5,
+                          what="the master's title to say 1 busy")
+        et.poll_until(lambda: et.proc_cmdline(d.pid) ==
+                      "echod: master fork 0 busy", 5,
+                      what="the master's title to say 0 busy")
+
     def test_no_zombie_between_connections(self):
         # No load, no signal from us: the parent must still reap at once.
         d = self.daemon()

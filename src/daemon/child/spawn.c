@@ -9,9 +9,9 @@
  * its first byte is a fixed, short list of system calls and allocates
  * nothing: one sigprocmask (the master has no handler to undo: sig.h),
  * close_range per gap between kept descriptors, the privilege drop
- * (with --user, if the master kept root), PR_SET_PDEATHSIG, getppid
- * (long-lived roles), setrlimit, PR_SET_NO_NEW_PRIVS, seccomp: eight
- * calls for a fork-model child, glibc's set_robust_list included.
+ * (with --user, if the master kept root), PR_SET_PDEATHSIG, getppid,
+ * setrlimit, PR_SET_NO_NEW_PRIVS, seccomp: nine calls for a fork-model
+ * child, glibc's set_robust_list included.
  *
  * Why this order: signals stay blocked from fork() until the role's
  * handlers are in place, so a signal sent to the new pid waits for
@@ -40,6 +40,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +117,13 @@ spawn_prepare(struct server *srv)
 	if (rc == -1)
 		log_warn("seccomp: cannot compile the filter; serving "
 		    "processes will refuse to serve");
+#ifdef HAVE_MALLOC_TRIM
+	/*
+	 * libseccomp's compiler leaves ~70 KiB of freed heap touched: back
+	 * to the kernel, or every fork() copies its page-table entries.
+	 */
+	(void)malloc_trim(0);
+#endif
 	return rc;
 }
 
@@ -129,6 +139,8 @@ spawn_serving(struct server *srv, const struct serve_spec *spec)
 	 * the new pid waits, then takes the default action.
 	 */
 	sig_child_mask(&mask);
+	if (spec->title != NULL)
+		setproctitle("%s", spec->title);
 	if ((pid = sig_fork()) == 0)
 		serve_enter(srv, spec, &mask);
 	return pid;
@@ -204,18 +216,18 @@ close_others(struct server *srv, const struct serve_spec *spec)
 }
 
 /*
- * The death signal, and for a long-lived process proof that the master
- * is still there: it may have died before prctl took hold.  A fork-model
- * child that lost that race serves its one connection and leaves, as it
- * would after a graceful stop, so it is spared the getppid() (issue #10).
+ * The death signal, and proof that the master is still there: it may
+ * have died before prctl took hold.  Even a fork-model child checks
+ * (SPEC: no child outlives the master; a --delay or held connection
+ * would), so this getppid() is one call a naive fork does not make.
  */
 static void
-tie_to_master(const struct server *srv, enum serve_role role)
+tie_to_master(const struct server *srv)
 {
 #ifdef HAVE_PRCTL
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 #endif
-	if (role != SERVE_CONN && getppid() != srv->master_pid)
+	if (getppid() != srv->master_pid)
 		_exit(0);
 }
 
@@ -303,7 +315,7 @@ serve_enter(struct server *srv, const struct serve_spec *spec,
 		_exit(1);
 	}
 	if (has_master)
-		tie_to_master(srv, spec->role);
+		tie_to_master(srv);
 #ifdef ECHOD_TEST_HOOKS
 	if (test_crash_file != NULL && spec->role == SERVE_WORKER &&
 	    access(test_crash_file, F_OK) == 0) {

@@ -18,9 +18,7 @@
  *           kept ones: one or two);
  *           privileges are dropped; PR_SET_PDEATHSIG(SIGKILL) is set
  *           AFTER the drop (a credential change clears it) and the
- *           parent checked against srv->master_pid (long-lived roles
- *           only: a fork-model child serves its one connection
- *           anyway); RLIMIT_NOFILE;
+ *           parent checked against srv->master_pid; RLIMIT_NOFILE;
  *           PR_SET_NO_NEW_PRIVS; the seccomp filter prepared once by
  *           spawn_prepare() in the master (one seccomp() call).  A
  *           process that cannot be confined does not serve: it
@@ -74,6 +72,14 @@ struct serve_spec {
 	 */
 	void		(*sigsetup)(void);
 	int		 conn;		/* SERVE_CONN: the accepted socket */
+	/*
+	 * The child's process title, written by the master just before
+	 * fork() (the caller puts its own back after): a child that
+	 * formats its own faults in a dozen pages of vsnprintf and libbsd
+	 * its parent had mapped, and copies the argv page, per connection
+	 * (issue #10).  NULL: the role sets its own.
+	 */
+	const char	*title;
 };
 
 /*

@@ -61,7 +61,7 @@ fork_serve(struct server *srv, const struct serve_spec *spec)
 {
 	int	ticket;
 
-	setproctitle("child %s", "serving");
+	/* Its title, "child serving", was set by the master (spawn.h). */
 	if (proxy_child(srv, spec->conn, &ticket) == -1)	/* issue #12 */
 		return 0;
 	conn_serve(srv, spec->conn);
@@ -83,7 +83,9 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket)
 	if (p[1] != -1)
 		spec.keep[spec.nkeep++] = p[1];
 	spec.serve = fork_serve;
+	spec.title = "child serving";
 	pid = spawn_serving(m->srv, &spec);
+	fm->last_title = (size_t)-1;	/* the master's own, back next turn */
 	(void)close(conn);
 	if (p[1] != -1)
 		(void)close(p[1]);

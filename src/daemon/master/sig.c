@@ -18,6 +18,7 @@
 #endif
 
 #include "log.h"
+#include "privmem.h"
 #include "sig.h"
 
 /* What the master acts on. */
@@ -28,10 +29,31 @@ static const int caught[] = {
 #define NCAUGHT	(sizeof(caught) / sizeof(caught[0]))
 
 static int		sigfd = -1;
-static int		armed;		/* sig_arm(): sigfd has something */
-/* Numbers read or injected, handed out in order by sig_next(). */
-static unsigned char	queue[64];
-static size_t		qhead, qlen;
+
+/*
+ * Written on every signal (a SIGCHLD per connection in the fork model):
+ * in the master's own memory once sig_init() has run, so no write here
+ * copies a page the children share (privmem.h).
+ */
+struct sigstate {
+	int		armed;		/* sig_arm(): sigfd has something */
+	size_t		qhead, qlen;
+	unsigned char	queue[64];	/* read or injected, in order */
+};
+static struct sigstate	ss_static;
+static struct sigstate	*ss = &ss_static;
+
+static void
+sig_state_private(void)
+{
+	struct sigstate	*p;
+
+	if (ss == &ss_static &&
+	    (p = privmem_alloc(1, sizeof(*p))) != NULL) {
+		*p = ss_static;
+		ss = p;
+	}
+}
 
 void
 sig_reset_inherited(void)
@@ -53,11 +75,11 @@ sig_reset_inherited(void)
 static int
 queue_push(int sig)
 {
-	if (qhead == qlen && qlen != 0)	/* no write when idle: privmem.h */
-		qhead = qlen = 0;
-	if (qlen == sizeof(queue))
+	if (ss->qhead == ss->qlen && ss->qlen != 0)
+		ss->qhead = ss->qlen = 0;
+	if (ss->qlen == sizeof(ss->queue))
 		return -1;
-	queue[qlen++] = (unsigned char)sig;
+	ss->queue[ss->qlen++] = (unsigned char)sig;
 	return 0;
 }
 
@@ -72,11 +94,11 @@ sig_read(void)
 	size_t			i, got = 0;
 
 	if (sigfd == -1 || (n = read(sigfd, si, sizeof(si))) <= 0) {
-		armed = 0;
+		ss->armed = 0;
 		return 0;
 	}
 	if ((size_t)n < sizeof(si))
-		armed = 0;	/* drained */
+		ss->armed = 0;	/* drained */
 	for (i = 0; i < (size_t)n / sizeof(si[0]); i++)
 		if (queue_push((int)si[i].ssi_signo) == 0)
 			got++;
@@ -113,6 +135,7 @@ sig_init(int ignore_chld)
 	struct sigaction	sa;
 	sigset_t		set;
 
+	sig_state_private();
 	sig_dispositions(ignore_chld, &set);
 	/* Blocked first: from here on a signal waits to be read. */
 	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
@@ -166,9 +189,9 @@ sig_read(void)
 	ssize_t		n, i;
 	size_t		got = 0, k;
 
-	armed = 0;
+	ss->armed = 0;
 	if (sigfd != -1 && (n = read(sigfd, b, sizeof(b))) > 0) {
-		armed = n == (ssize_t)sizeof(b);
+		ss->armed = n == (ssize_t)sizeof(b);
 		for (i = 0; i < n; i++)
 			got += queue_push(b[i]) == 0;
 	}
@@ -187,6 +210,7 @@ sig_init(int ignore_chld)
 	sigset_t		none;
 	size_t			i;
 
+	sig_state_private();
 	if (sigpipe[0] == -1 &&
 	    pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe2");
@@ -268,13 +292,13 @@ sig_inject(int sig)
 int
 sig_queued(void)
 {
-	return qhead < qlen;
+	return ss->qhead < ss->qlen;
 }
 
 void
 sig_arm(void)
 {
-	armed = 1;
+	ss->armed = 1;
 }
 
 /*
@@ -284,10 +308,8 @@ sig_arm(void)
 int
 sig_next(void)
 {
-	if (qhead < qlen)
-		return queue[qhead++];
-	if (armed && sig_read() > 0)
-		return queue[qhead++];
+	if (ss->qhead < ss->qlen || (ss->armed && sig_read() > 0))
+		return ss->queue[ss->qhead++];
 	return 0;
 }
 
