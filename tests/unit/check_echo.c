@@ -522,56 +522,6 @@ START_TEST(test_serve_bulk_tcp)
 }
 END_TEST
 
-/*
- * Bulk through splice(2): echo_serve takes it only where SIGPIPE is
- * ignored, as in every serving process (the "splice" case's fixture).
- */
-START_TEST(test_splice_used_tcp)
-{
-	struct server	 s;
-	int		 sv[2];
-	size_t		 len = 4 * MIB, got;
-
-	memset(&s, 0, sizeof(s));
-	fill_random(sbuf, len);
-	tcppair(sv);
-	server_start(&s, sv[0], 1);
-	got = pump(sv[1], sbuf, len, rbuf, len);
-	server_join(&s);
-	close(sv[1]);
-
-	ck_assert_uint_eq(got, len);
-	ck_assert(memcmp(sbuf, rbuf, len) == 0);
-	ck_assert_int_eq(s.r.end, ECHO_END_EOF);
-	ck_assert_uint_eq(s.r.bytes_in, len);
-	ck_assert_uint_eq(s.r.bytes_out, len);
-	/* All but the first ring's worth went through the pipe. */
-	ck_assert_uint_gt(s.r.bytes_spliced, 0);
-	ck_assert_uint_ge(s.r.bytes_spliced, len - 2 * ECHO_BUFSIZE);
-}
-END_TEST
-
-START_TEST(test_splice_not_without_sigpipe_ignored)
-{
-	struct server	 s;
-	int		 sv[2];
-	size_t		 len = MIB, got;
-
-	/* SIGPIPE at its default: splice could kill us; the ring only. */
-	ck_assert(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
-	memset(&s, 0, sizeof(s));
-	fill_random(sbuf, len);
-	tcppair(sv);
-	server_start(&s, sv[0], 0);
-	got = pump(sv[1], sbuf, len, rbuf, len);
-	server_join(&s);
-	close(sv[1]);
-	ck_assert_uint_eq(got, len);
-	ck_assert(memcmp(sbuf, rbuf, len) == 0);
-	ck_assert_uint_eq(s.r.bytes_spliced, 0);
-}
-END_TEST
-
 START_TEST(test_serve_halfclose)
 {
 	struct echo_params	 p;
@@ -1057,12 +1007,11 @@ check_suite(void)
 	    test_line_bulk, test_line_expand, test_line_idle_writer));
 	tcase_set_timeout(tc, 120);
 
-	/* The same contract again where bulk goes through splice(2). */
-	tc = check_tcase(s, "splice", CHECK_TESTS(test_splice_used_tcp,
-	    test_serve_bulk, test_serve_bulk_tcp, test_serve_halfclose,
+	/* The same contract again as every serving process runs it. */
+	tc = check_tcase(s, "sigpipe-ignored", CHECK_TESTS(test_serve_bulk,
+	    test_serve_bulk_tcp, test_serve_halfclose,
 	    test_serve_backpressure, test_serve_idle_moving,
-	    test_serve_reset_tcp, test_serve_peer_gone,
-	    test_splice_not_without_sigpipe_ignored));
+	    test_serve_reset_tcp, test_serve_peer_gone));
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, sigpipe_ignore, sigpipe_default);
 	return s;

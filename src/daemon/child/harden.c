@@ -90,8 +90,6 @@ static const int	sys_common[] = {
 	SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(shutdown),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(fcntl),
-	/* bulk echo: splice through a pipe (proto/echo.c) */
-	SCMP_SYS(splice), SCMP_SYS(pipe2),
 	/* time, --delay, --idle-timeout */
 	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
 	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),

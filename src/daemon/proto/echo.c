@@ -12,15 +12,10 @@
  * at a time, which is what every model runs; echo_serve is not
  * reentrant.
  *
- * Bulk: once a connection has moved a full ring's worth (ECHO_BUFSIZE)
- * without line mode, on a socket, with SIGPIPE ignored, the bytes go
- * socket -> pipe -> socket with splice(2), never copied to user space.
- * The pipe is the ring then: its fill level is tracked, so reading stops
- * while it is full (backpressure) and EOF drains it before we return,
- * exactly as with the ring; the idle clock is the same.  Any failure to
- * set it up (no pipe, splice refused by the file types) stays on the
- * ring.  The pipe is kept for the next connection of a prefork worker
- * when it is left empty, and closed otherwise.
+ * Bulk stays on the ring: recv and send of up to 64 KiB each.  splice(2)
+ * through a pipe was tried (issue #10) and measured slower on loopback,
+ * 0.85-0.9x of the ring at one stream and 0.75x at four, besides its
+ * pipe and fcntl calls (docs/PERFORMANCE.md, "Bulk").
  *
  * Cost model, because this is the benchmark's hot path: every read and
  * write is tried first and poll() is called only after EAGAIN, so a
@@ -68,17 +63,11 @@
 
 #define IO_FAIL		(-1)	/* result->end is set */
 #define IO_AGAIN	(-2)
-#define IO_NOSPLICE	(-3)	/* splice refused: go on with the ring */
-
-/* Bytes moved through the ring before a connection counts as bulk. */
-#define SPLICE_AFTER	ECHO_BUFSIZE
-#define SPLICE_FLAGS	(SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
 /* Static, not on the stack: see the comment at the top. */
 static struct echo_buf	 ring;
 static struct linemode	 lm;
 static char		 chunk[LINE_CHUNK];
-static int		 spl[2] = { -1, -1 };	/* the bulk pipe */
 
 struct conn {
 	int		 fd;
@@ -87,7 +76,6 @@ struct conn {
 	int		 moved;		/* bytes moved since the clock was read */
 	int		 rd_ready;	/* not known to be EAGAIN */
 	int		 wr_ready;
-	int		 nosplice;	/* splice refused: ring only */
 	struct timespec	 last;		/* when bytes last moved */
 	struct echo_buf	*buf;
 	struct echo_result *res;
@@ -103,9 +91,6 @@ static int	conn_wait(struct conn *, short);
 static ssize_t	conn_write(struct conn *);
 static int	conn_drain_some(struct conn *);
 static int	line_out(void *, const char *, size_t);
-static int	splice_setup(struct conn *);
-static void	splice_drop(void);
-static int	serve_splice(struct conn *);
 static void	delay(long long);
 static void	conn_init(struct conn *, int, const struct echo_params *,
 		    struct echo_result *);
@@ -437,136 +422,6 @@ line_out(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/*
- * The pipe, made once per process and kept while it is left empty, and
- * the socket made non-blocking (splice has no MSG_DONTWAIT of its own for
- * the socket side).  Returns the pipe's capacity, or 0: stay on the ring.
- * SIGPIPE must be ignored, as every serving process has it: splice has
- * no MSG_NOSIGNAL.
- */
-static int
-splice_setup(struct conn *c)
-{
-	static int		 cap;
-	struct sigaction	 sa;
-	int			 fl;
-
-	if (sigaction(SIGPIPE, NULL, &sa) == -1 || sa.sa_handler != SIG_IGN)
-		return 0;
-	if (spl[0] == -1) {
-		if (pipe2(spl, O_CLOEXEC | O_NONBLOCK) == -1)
-			return 0;
-		/*
-		 * More slots than bytes we hold (serve_splice caps those at
-		 * ECHO_BUFSIZE): a slot takes one fragment of an skb, often
-		 * less than a page.  If refused, the default will do.
-		 */
-		(void)fcntl(spl[1], F_SETPIPE_SZ, 4 * ECHO_BUFSIZE);
-		if ((cap = fcntl(spl[1], F_GETPIPE_SZ)) <= 0) {
-			splice_drop();
-			return 0;
-		}
-	}
-	if ((fl = fcntl(c->fd, F_GETFL)) == -1 || ((fl & O_NONBLOCK) == 0 &&
-	    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) == -1))
-		return 0;
-	return cap;
-}
-
-/* Bytes may be left in the pipe: never hand them to the next peer. */
-static void
-splice_drop(void)
-{
-	(void)close(spl[0]);
-	(void)close(spl[1]);
-	spl[0] = spl[1] = -1;
-}
-
-/*
- * Move bytes socket -> pipe -> socket until the connection ends, like
- * the ring loop in echo_serve.  A read that meets EAGAIN while the pipe
- * holds bytes may mean the pipe has no slot left (it counts pages, not
- * bytes): reading then waits until a write has made room ("stalled"),
- * or poll would report the socket readable forever and we would spin.
- * Returns IO_NOSPLICE when splice is refused before anything moved (the
- * caller stays on the ring), 0 when the connection is over (result->end
- * set).
- */
-static int
-serve_splice(struct conn *c)
-{
-	size_t	 held = 0, cap;
-	ssize_t	 n;
-	int	 eof = 0, stalled = 0, want_rd, want_wr, rev, moved = 0;
-
-	if ((cap = (size_t)splice_setup(c)) == 0)
-		return IO_NOSPLICE;
-	/* The pipe's extra slots are for fragments: hold what the ring did. */
-	if (cap > ECHO_BUFSIZE)
-		cap = ECHO_BUFSIZE;
-	for (;;) {
-		want_rd = !eof && !stalled && held < cap;
-		want_wr = held > 0;
-		if (!want_rd && !want_wr) {
-			c->res->end = ECHO_END_EOF;
-			return 0;
-		}
-		if ((want_rd && c->rd_ready) || (want_wr && c->wr_ready)) {
-			if (want_rd && c->rd_ready) {
-				n = splice(c->fd, NULL, spl[1], NULL,
-				    cap - held, SPLICE_FLAGS);
-				if (n > 0) {
-					held += n;
-					c->res->bytes_in += n;
-					c->moved = moved = 1;
-				} else if (n == 0)
-					eof = 1;
-				else if (errno == EAGAIN && held > 0)
-					stalled = 1;
-				else if (errno == EAGAIN)
-					c->rd_ready = 0;
-				else if (errno == EINTR)
-					;
-				else if (!moved)
-					return IO_NOSPLICE;
-				else
-					goto fail;
-			}
-			if (held > 0 && c->wr_ready) {
-				n = splice(spl[0], NULL, c->fd, NULL, held,
-				    SPLICE_FLAGS);
-				if (n > 0) {
-					held -= n;
-					c->res->bytes_out += n;
-					c->res->bytes_spliced += n;
-					c->moved = moved = 1;
-					stalled = 0;
-				} else if (n == -1 && errno == EAGAIN)
-					c->wr_ready = 0;
-				else if (n == -1 && errno != EINTR)
-					goto fail;
-			}
-			continue;
-		}
-		rev = conn_wait(c, (want_rd ? POLLIN : 0) |
-		    (want_wr ? POLLOUT : 0));
-		if (rev <= 0)
-			break;
-		if (rev & (POLLIN | POLLHUP | POLLERR))
-			c->rd_ready = 1;
-		if (rev & (POLLOUT | POLLHUP | POLLERR))
-			c->wr_ready = 1;
-	}
-	if (held > 0)
-		splice_drop();
-	return 0;
-fail:
-	conn_fail(c, errno);
-	if (held > 0)
-		splice_drop();
-	return 0;
-}
-
 /* --delay: sleep the whole time, whatever signals arrive. */
 static void
 delay(long long ms)
@@ -668,12 +523,6 @@ echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 					return;
 				if (n == IO_AGAIN)
 					c.wr_ready = 0;
-			}
-			if (!line && !eof && bp->len == 0 && c.sock &&
-			    res->bytes_in >= SPLICE_AFTER && !c.nosplice) {
-				if (serve_splice(&c) != IO_NOSPLICE)
-					return;
-				c.nosplice = 1;
 			}
 			continue;
 		}

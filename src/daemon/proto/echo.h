@@ -9,10 +9,8 @@
  * that never reads cannot make us buffer without end.  Short writes and
  * EINTR are handled; SIGPIPE never fires (MSG_NOSIGNAL or ignored).
  * In line mode (prefix or timestamp set) each line is answered through
- * linemode.h instead of byte for byte.  Bulk moves through splice(2) and
- * a pipe once a connection has moved ECHO_BUFSIZE bytes, with the same
- * bound, if SIGPIPE is ignored (echo.c says why).  One connection per
- * process at a time: the ring is static.
+ * linemode.h instead of byte for byte.  Bulk stays on the ring (echo.c
+ * says why).  One connection per process at a time: the ring is static.
  *
  * The buffer (struct echo_buf) is exposed so the Check suite can drive
  * its arithmetic directly.
@@ -42,7 +40,6 @@ enum echo_end {
 struct echo_result {
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
-	uint64_t	bytes_spliced;	/* of bytes_out, through splice(2) */
 	enum echo_end	end;
 	int		error;	/* errno for ECHO_END_ERROR/RESET */
 };
