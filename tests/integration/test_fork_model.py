@@ -390,17 +390,22 @@ class ForkModelTests:
         # echod(8): each process shows its state in ps.  The child's title
         # is written by the master before the fork (issue #10): it must
         # still be the child's, and the master's own must come back.
+        # libbsd may leave padding after a title shorter than the argv
+        # area (seen in the ASan build): compare the words it starts with.
+        def title(pid, nwords):
+            return " ".join(et.proc_cmdline(pid).split()[:nwords])
+
         d = self.daemon("-t", "0")
         with et.connect(d.port) as c:
             c.sendall(b"t")
             self.assertEqual(et.recv_exact(c, 1), b"t")
             kids = d.children()
             self.assertEqual(len(kids), 1)
-            self.assertEqual(et.proc_cmdline(kids[0]), "echod: child serving")
-            et.poll_until(lambda: et.proc_cmdline(d.pid) ==
+            self.assertEqual(title(kids[0], 3), "echod: child serving")
+            et.poll_until(lambda: title(d.pid, 5) ==
                           "echod: master fork 1 busy", 5,
                           what="the master's title to say 1 busy")
-        et.poll_until(lambda: et.proc_cmdline(d.pid) ==
+        et.poll_until(lambda: title(d.pid, 5) ==
                       "echod: master fork 0 busy", 5,
                       what="the master's title to say 0 busy")
 
