@@ -9,6 +9,7 @@ SIGINT's fast stop (exit 0 and no child left), abnormal child exits
 accounted.  Repeated over every (model, reap) variant the harness lists.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -369,15 +370,23 @@ class ForkModelTests:
             self.assertEqual(et.echo_once(d.port, b"hup"), b"hup")
         self.assertEqual(d.status()["model"], self.model)
 
-    def test_group_signals_spare_the_children(self):
-        # `systemctl kill -s USR2 echod` or a terminal's hangup reaches
-        # every process: a child serving a connection must live on.
-        d = self.daemon("-t", "0")
+    @contextlib.contextmanager
+    def held_child(self, d):
+        """A connection echoed once and held open: (socket, the one
+        child serving it)."""
         with et.connect(d.port) as c:
             c.sendall(b"before")
             self.assertEqual(et.recv_exact(c, 6), b"before")
             kids = d.children()
             self.assertEqual(len(kids), 1)
+            yield c, kids[0]
+
+    def test_group_signals_spare_the_children(self):
+        # `systemctl kill -s USR2 echod` or a terminal's hangup reaches
+        # every process: a child serving a connection must live on.
+        d = self.daemon("-t", "0")
+        with self.held_child(d) as (c, kid):
+            kids = [kid]
             for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
                         signal.SIGTTIN, signal.SIGTTOU):
                 os.kill(kids[0], sig)
@@ -396,12 +405,8 @@ class ForkModelTests:
             return " ".join(et.proc_cmdline(pid).split()[:nwords])
 
         d = self.daemon("-t", "0")
-        with et.connect(d.port) as c:
-            c.sendall(b"t")
-            self.assertEqual(et.recv_exact(c, 1), b"t")
-            kids = d.children()
-            self.assertEqual(len(kids), 1)
-            self.assertEqual(title(kids[0], 3), "echod: child serving")
+        with self.held_child(d) as (_, kid):
+            self.assertEqual(title(kid, 3), "echod: child serving")
             et.poll_until(lambda: title(d.pid, 5) ==
                           "echod: master fork 1 busy", 5,
                           what="the master's title to say 1 busy")
