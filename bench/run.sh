@@ -3,19 +3,24 @@
 #
 # usage: run.sh BUILDDIR [SERVER...]
 #
-# Starts each server on its own 127.0.0.1 port (echod in three
-# configurations, the bench/ references epoll_echo and fork_echo, and
-# whichever peers are installed: see bench/peers.sh), drives it with
-# echoc's bench modes, and prints a Markdown table of each figure and its
-# ratio to epoll_echo (e) and fork_echo (f).  For echod's models it also
+# Starts every server at once, each on its own 127.0.0.1 port (echod in
+# three configurations, the bench/ references epoll_echo and fork_echo,
+# and whichever peers are installed: see bench/peers.sh), drives each
+# with echoc's bench modes, and prints a Markdown table of each figure
+# and its ratio to epoll_echo (e) and fork_echo (f).  Each figure is
+# measured round-robin over the servers, BENCH_ROUNDS times in a rotated
+# order, and the median kept: this machine's speed drifts by tens of
+# percent within minutes, and measured one server after another, the
+# drift landed in the ratios.  For echod's models it also
 # counts system calls per connection (strace -f -c over the whole
 # process tree while echoc makes BENCH_SYSN connections at c=1).  The
 # table goes to stdout and to BENCH_OUT/bench.md; with gnuplot installed,
 # BENCH_OUT/bench.png charts conn/s and PSS per held connection for every
 # server.  Only 127.0.0.1 is ever contacted.  Every process it starts is
-# stopped by pid on exit.  About 35 s per server: 6 minutes for all.
+# stopped by pid on exit.  About 55 s per server: 9 minutes for all.
 #
 # Environment: BENCH_D (seconds per measurement, default 2),
+# BENCH_ROUNDS (measurements of each figure per server, default 3),
 # BENCH_IDLE (held connections, default 1000), BENCH_SYSN (connections
 # counted under strace, default 200), BENCH_OUT (default BUILDDIR/bench).
 
@@ -26,6 +31,7 @@ ECHOC=$BUILDDIR/src/echoc
 D=${BENCH_D:-2}
 IDLE=${BENCH_IDLE:-1000}
 SYSN=${BENCH_SYSN:-200}
+ROUNDS=${BENCH_ROUNDS:-3}
 OUT=${BENCH_OUT:-$BUILDDIR/bench}
 BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/echod-bench.XXXXXX") || exit 1
 RESULTS=$BENCH_TMP/results
@@ -38,6 +44,7 @@ cleanup()
 {
 	[ -n "$CLIENT_PID" ] && kill -KILL "$CLIENT_PID" 2>/dev/null
 	peer_stop
+	stop_all
 	rm -rf "$BENCH_TMP"
 }
 trap cleanup EXIT
@@ -149,51 +156,87 @@ print("%.1f" % (int(sys.argv[1]) / int(sys.argv[2].rstrip("!"))))' \
 	printf '  %-10s %s calls in %s connections\n' sys "$calls" "$out" >&2
 }
 
-run_server()
+# The servers running side by side: their indexes, and per index
+# SRV_NAME_i, SRV_PID_i, SRV_PORT_i (POSIX sh has no arrays).
+LIVE=
+
+start_all()
 {
-	local srv=$1 rc
-	echo "== $srv" >&2
-	peer_start "$srv" 0
-	rc=$?
-	if [ $rc -eq 2 ]; then
-		echo "  skipped: $PEER_WHY" >&2
-		result "$srv" skip "$PEER_WHY"
+	local i=0 rc
+	for s in $SERVERS; do
+		i=$((i + 1))
+		peer_start "$s" 0
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			[ $rc -eq 2 ] || PEER_WHY="failed to start"
+			echo "== $s: skipped: $PEER_WHY" >&2
+			result "$s" skip "$PEER_WHY"
+			peer_stop
+			continue
+		fi
+		eval "SRV_NAME_$i=\$s SRV_PID_$i=\$PEER_PID SRV_PORT_$i=\$PEER_PORT"
+		PEER_PID=
+		LIVE="$LIVE $i"
+	done
+}
+
+stop_all()
+{
+	local i
+	for i in $LIVE; do
+		eval "PEER_PID=\$SRV_PID_$i"
 		peer_stop
-		return
-	fi
-	if [ $rc -ne 0 ]; then
-		echo "  failed to start" >&2
-		result "$srv" skip "failed to start"
+	done
+	LIVE=
+}
+
+# use I: make server I the one measure() and friends talk to.
+use()
+{
+	eval "SRV=\$SRV_NAME_$1 PEER_PID=\$SRV_PID_$1 PEER_PORT=\$SRV_PORT_$1"
+}
+
+# The live servers, rotated left by $1.
+rotated()
+{
+	echo $LIVE | awk -v k="$1" '{ for (j = 0; j < NF; j++)
+	    printf "%s ", $(((j + k) % NF) + 1); print "" }'
+}
+
+# phase TEST EXPR echoc-args...: every live server, ROUNDS times.
+phase()
+{
+	local r=0 i
+	echo "== $1" >&2
+	while [ $r -lt "$ROUNDS" ]; do
+		for i in $(rotated $r); do
+			use "$i"
+			printf '  %-20s' "$SRV" >&2
+			measure "$SRV" "$@"
+		done
+		r=$((r + 1))
+	done
+}
+
+# Idle cost on a fresh instance of each server, one at a time, so the
+# figure is what holding costs, not what the earlier phases left (a
+# prefork pool grown to c=64 and retired at 4 idle workers a second);
+# prefork: the defaults, its pool grown by the burst itself.  Memory,
+# not speed: the machine's drift does not touch it.
+idle_all()
+{
+	local s
+	for s in $SERVERS; do
+		grep -q "^$s	skip	" "$RESULTS" && continue
+		echo "== idle: $s" >&2
+		if peer_start "$s" 0; then
+			sleep 0.5
+			measure_idle "$s"
+		else
+			result "$s" idle "fail"
+		fi
 		peer_stop
-		return
-	fi
-	sleep 0.5
-	measure "$srv" conn1 '"%.0f" % j["ops_per_s"]' --bench=conn -c 1 -d "$D"
-	measure "$srv" conn8 '"%.0f" % j["ops_per_s"]' --bench=conn -c 8 -d "$D"
-	measure "$srv" conn64 '"%.0f" % j["ops_per_s"]' --bench=conn -c 64 -d "$D"
-	measure "$srv" rtt1 '"%.0f|%d" % (j["ops_per_s"], j["latency_us"]["p99"])' \
-	    --bench=rtt -c 1 -d "$D"
-	measure "$srv" rtt64 '"%.0f|%d" % (j["ops_per_s"], j["latency_us"]["p99"])' \
-	    --bench=rtt -c 64 -d "$D"
-	measure "$srv" bulk1 '"%.0f" % j["mb_per_s"]' --bench=bulk -c 1 -s 64M \
-	    -d "$((D + 1))"
-	measure "$srv" bulk4 '"%.0f" % j["mb_per_s"]' --bench=bulk -c 4 -s 32M \
-	    -d "$((D + 1))"
-	case $srv in
-	echod-*) measure_syscalls "$srv" ;;
-	esac
-	# On a fresh instance, so the figure is what holding costs, not
-	# what the earlier phases left (a prefork pool grown to c=64 and
-	# retired at 4 idle workers a second); prefork: the defaults, its
-	# pool grown by the burst itself.
-	peer_stop
-	if peer_start "$srv" 0; then
-		sleep 0.5
-		measure_idle "$srv"
-	else
-		result "$srv" idle "fail"
-	fi
-	peer_stop
+	done
 }
 
 echo "# echod bench: $(uname -srm), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -201,12 +244,29 @@ if [ -x "$BUILDDIR"/bench/forkcost ]; then
 	"$BUILDDIR"/bench/forkcost 2000 >"$BENCH_TMP"/forkcost
 	cat "$BENCH_TMP"/forkcost >&2
 fi
-for s in $SERVERS; do
-	run_server "$s"
+start_all
+sleep 0.5
+phase conn1 '"%.0f" % j["ops_per_s"]' --bench=conn -c 1 -d "$D"
+phase conn8 '"%.0f" % j["ops_per_s"]' --bench=conn -c 8 -d "$D"
+phase conn64 '"%.0f" % j["ops_per_s"]' --bench=conn -c 64 -d "$D"
+phase rtt1 '"%.0f|%d" % (j["ops_per_s"], j["latency_us"]["p99"])' \
+    --bench=rtt -c 1 -d "$D"
+phase rtt64 '"%.0f|%d" % (j["ops_per_s"], j["latency_us"]["p99"])' \
+    --bench=rtt -c 64 -d "$D"
+phase bulk1 '"%.0f" % j["mb_per_s"]' --bench=bulk -c 1 -s 64M -d "$((D + 1))"
+phase bulk4 '"%.0f" % j["mb_per_s"]' --bench=bulk -c 4 -s 32M -d "$((D + 1))"
+echo "== syscalls" >&2
+for i in $LIVE; do
+	use "$i"
+	case $SRV in
+	echod-*) measure_syscalls "$SRV" ;;
+	esac
 done
+stop_all
+idle_all
 
 mkdir -p "$OUT"
-python3 - "$RESULTS" "$OUT" <<'PYEOF' | tee "$OUT"/bench.md
+python3 - "$RESULTS" "$OUT" "$ROUNDS" <<'PYEOF' | tee "$OUT"/bench.md
 import sys
 rows = {}
 order = []
@@ -215,7 +275,30 @@ for line in open(sys.argv[1]):
     if srv not in rows:
         rows[srv] = {}
         order.append(srv)
-    rows[srv][test] = val
+    rows[srv].setdefault(test, []).append(val)
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+def fold(vals):
+    # Rounds of one figure: the median of each part ("ops|p99"), "!"
+    # if any round saw errors, "fail" only if every round failed.
+    ok = [v.rstrip("!") for v in vals if not v.startswith("fail")]
+    if not ok:
+        return vals[0]
+    cols = [[float(v.split("|")[k]) for v in ok]
+            for k in range(len(ok[0].split("|")))]
+    # Whole numbers stay whole (conn/s, p99 µs); KiB keep a decimal.
+    out = "|".join("%d" % round(median(c))
+                   if all(x.is_integer() for x in c)
+                   else "%.1f" % median(c) for c in cols)
+    return out + ("!" if any(v.endswith("!") for v in vals) else "")
+for srv in rows:
+    for test in rows[srv]:
+        if test != "skip":
+            rows[srv][test] = fold(rows[srv][test])
+        else:
+            rows[srv][test] = rows[srv][test][0]
 names = {
     "echod-prefork": "echod prefork (defaults, -c 1100)",
     "echod-fork-waitpid": "echod fork, reap=waitpid",
@@ -271,6 +354,9 @@ for srv in order:
         continue
     print("| {} | ".format(name) + " | ".join(cell(c, t.get(c)) for c, _ in cols) + " |")
 print()
+print("Each throughput figure: the median of %s rounds, the servers" %
+      sys.argv[3])
+print("running side by side and measured in turn.")
 print("[x.xxe x.xxf]: ratio to epoll_echo and to fork_echo (for PSS and")
 print("syscalls, lower is better).  !: echoc counted errors in that run.")
 print("idle: total PSS of the server's process tree while the connections are")

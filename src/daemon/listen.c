@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 
@@ -284,4 +285,33 @@ listeners_close(struct listener *ls, size_t n, int unlink_paths)
 			ls[i].owned_path = 0;
 		}
 	}
+}
+
+/*
+ * Give every TCP listener a receive timeout of ms (> 0), which the
+ * sockets it accepts inherit (Linux copies SO_RCVTIMEO into the new
+ * socket; an AF_UNIX accept does not).  Returns 1 when every stream
+ * listener now hands out sockets whose blocking receive returns within
+ * ms, so a serving process may block in recv(2) instead of polling
+ * (echo.h, recv_bounded); 0 otherwise, which is always safe.
+ */
+int
+listeners_bound_recv(struct listener *ls, size_t n, int ms)
+{
+	struct timeval	 tv;
+	size_t		 i;
+	int		 all = 1;
+
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	for (i = 0; i < n; i++) {
+		if (ls[i].fd == -1 || ls[i].socktype != SOCK_STREAM)
+			continue;
+		if (ls[i].family != AF_INET && ls[i].family != AF_INET6)
+			all = 0;
+		else if (setsockopt(ls[i].fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+		    sizeof(tv)) == -1)
+			all = 0;
+	}
+	return all;
 }

@@ -33,6 +33,7 @@ int	listeners_open(const struct options *, struct listener *, size_t,
 	    size_t *, char *, size_t);
 int	listener_adopt(int, struct listener *, char *, size_t);
 void	listeners_close(struct listener *, size_t, int);
+int	listeners_bound_recv(struct listener *, size_t, int);
 /* A path to bind a UNIX socket on: free it of a dead socket, or -1. */
 int	unix_path_clear(const char *, const char *, char *, size_t);
 

@@ -274,6 +274,36 @@ class EchoTests:
         self.assertLess(took, 4.0)
         d.wait_for(r"conn .* in=12 out=12 .* end=idle", 5)
 
+    def assert_idle_close(self, s, d):
+        # The server closes a connection that moved nothing for ~1 s.
+        t0 = time.monotonic()
+        s.settimeout(10)
+        self.assertEqual(et.recv_all(s), b"")
+        took = time.monotonic() - t0
+        self.assertGreaterEqual(took, 0.8)
+        self.assertLess(took, 4.0)
+        d.wait_for(r"conn .* end=idle", 5)
+
+    def test_idle_timeout_silent(self):
+        # Not a byte ever sent: the serving process waits in its first
+        # read (a blocking recv bounded by the inherited receive
+        # timeout), and the idle timeout still ends it.
+        d = self.daemon("--idle-timeout=1")
+        with et.connect(d.port) as s:
+            self.assert_idle_close(s, d)
+
+    def test_idle_timeout_unix(self):
+        # An AF_UNIX accept inherits no receive timeout from its
+        # listener: the idle timeout must hold there too.
+        with tempfile.TemporaryDirectory(prefix="echod-test-") as tmp:
+            path = os.path.join(tmp, "echo.sock")
+            d = self.daemon("--idle-timeout=1", "-l", "unix:" + path)
+            d.wait_for(r"listening on unix unix:%s$" % path, 5)
+            with et.connect_unix(path) as s:
+                s.sendall(b"x")
+                self.assertEqual(et.recv_exact(s, 1), b"x")
+                self.assert_idle_close(s, d)
+
     def test_idle_timeout_while_blocked(self):
         # SPEC: under backpressure "the idle timeout still applies".
         d = self.daemon("--idle-timeout=1")

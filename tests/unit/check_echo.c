@@ -133,6 +133,39 @@ server_main(void *arg)
 }
 
 /*
+ * The "blocking-recv" cases: the serving socket carries a receive
+ * timeout of the idle timeout (as a TCP connection inherits it from its
+ * listener), so echo_serve() may wait in recv(2) rather than poll(2).
+ */
+static int	recv_bounded_mode;
+
+static void
+maybe_bounded(int fd, struct echo_params *p)
+{
+	struct timeval	 tv;
+
+	if (!recv_bounded_mode)
+		return;
+	p->recv_bounded = 1;
+	tv.tv_sec = p->idle_timeout_ms / 1000;
+	tv.tv_usec = (p->idle_timeout_ms % 1000) * 1000;
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)), 0);
+}
+
+static void
+bounded_on(void)
+{
+	recv_bounded_mode = 1;
+}
+
+static void
+bounded_off(void)
+{
+	recv_bounded_mode = 0;
+}
+
+/*
  * Start echo_serve() on fd in a thread.  With signals, SIGALRM fires
  * every millisecond and only that thread takes it.
  */
@@ -141,6 +174,7 @@ server_start(struct server *s, int fd, int signals)
 {
 	s->fd = fd;
 	s->signals = signals;
+	maybe_bounded(fd, &s->p);
 	block_alarm(SIG_BLOCK);
 	if (signals)
 		alarms(1000);
@@ -616,6 +650,7 @@ START_TEST(test_serve_idle)
 	socketpair_ok(sv);
 	memset(&p, 0, sizeof(p));
 	p.idle_timeout_ms = 200;
+	maybe_bounded(sv[0], &p);
 	alarms(10000);		/* poll keeps failing with EINTR */
 	nalarm = 0;
 	t0 = now_ms();
@@ -1014,5 +1049,14 @@ check_suite(void)
 	    test_serve_reset_tcp, test_serve_peer_gone));
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, sigpipe_ignore, sigpipe_default);
+
+	/* Again with reads that block in recv(2) (echo.h, recv_bounded). */
+	tc = check_tcase(s, "blocking-recv", CHECK_TESTS(test_serve_bulk,
+	    test_serve_bulk_tcp, test_serve_backpressure, test_serve_idle,
+	    test_serve_idle_writer, test_serve_idle_moving,
+	    test_serve_reset_tcp, test_serve_reset_idle_tcp,
+	    test_serve_peer_gone, test_line_bulk, test_line_idle_writer));
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, bounded_on, bounded_off);
 	return s;
 }

@@ -9,7 +9,8 @@
  * EPOLLEXCLUSIVE on every listener, which keeps the same one-wakeup
  * property.  A receive timeout on the listener (SO_RCVTIMEO, set by the
  * master) bounds how long a worker sits in accept4 without checking its
- * stop flag and its parent.
+ * stop flag and its parent.  A TCP connection inherits that timeout,
+ * which lets the echo block in recv (echo.h, recv_bounded).
  *
  * Signals: SIGTERM sets a flag (no SA_RESTART): an idle worker leaves
  * accept4 at once, a busy one finishes its connection first.  The
@@ -191,11 +192,17 @@ worker_serve(struct server *srv, const struct serve_spec *spec)
 	    pool_jitter_limit(srv->opt->max_requests, arc4random()) : 0;
 	setproctitle("worker idle");
 	slot_set_state(wa->sb, me, SLOT_IDLE);
-	while (!worker_stop && getppid() == srv->master_pid) {
+	/*
+	 * PR_SET_PDEATHSIG ends us with the master; the parent is checked
+	 * again only when accept4 times out, not per connection.
+	 */
+	while (!worker_stop) {
 		len = sizeof(ss);
 		if ((conn = worker_accept(wa, ep, &ss, &len)) == -1) {
 			if (worker_accept_failed(errno, &logged) == -1)
 				return 2;
+			if (getppid() != srv->master_pid)
+				break;
 			continue;
 		}
 		logged = 0;

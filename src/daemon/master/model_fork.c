@@ -180,6 +180,14 @@ fork_accept(struct master *m, int lfd)
 static void
 fork_start(struct master *m)
 {
+	struct server	*srv = m->srv;
+
+	/*
+	 * Connections inherit the idle timeout as their receive timeout,
+	 * so a child may block in recv rather than poll (echo.h).
+	 */
+	srv->ep.recv_bounded = srv->ep.idle_timeout_ms == 0 ||
+	    listeners_bound_recv(srv->ls, srv->nls, srv->ep.idle_timeout_ms);
 	memset(fm, 0, sizeof(*fm));
 	fm->spare[0] = fm->spare[1] = -1;
 	fork_title(m);

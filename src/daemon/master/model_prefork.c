@@ -471,7 +471,7 @@ listeners_prepare(struct prefork *pf)
 			which = i;
 		}
 	if (nstream != 1)
-		return;
+		return;		/* accepted non-blocking: recv never waits */
 	pf->wargs->one_listener = 1;
 	if ((fl = fcntl(srv->ls[which].fd, F_GETFL)) == -1 ||
 	    fcntl(srv->ls[which].fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
@@ -479,6 +479,14 @@ listeners_prepare(struct prefork *pf)
 	if (setsockopt(srv->ls[which].fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
 	    sizeof(tv)) == -1)
 		fatal("setsockopt SO_RCVTIMEO");
+	/*
+	 * A TCP connection inherits that timeout, so a worker may block
+	 * in recv (echo.h) when the idle timeout is none or longer.
+	 */
+	srv->ep.recv_bounded = srv->ep.idle_timeout_ms == 0 ||
+	    ((srv->ls[which].family == AF_INET ||
+	    srv->ls[which].family == AF_INET6) &&
+	    srv->ep.idle_timeout_ms >= WORKER_ACCEPT_TIMEOUT_MS);
 }
 
 static void

@@ -3,7 +3,7 @@
  *
  * Interface in echo.h: the echo_buf ring and echo_serve().  echo_serve()
  * runs in a process that serves this one connection, so it may block in
- * poll().  Nothing is allocated and the stack stays shallow: the ring
+ * poll() or recv().  Nothing is allocated and the stack stays shallow: the ring
  * (ECHO_BUFSIZE), the line splitter and its read chunk are static, in
  * BSS.  A page of BSS costs nothing until it is written, so a 64-byte
  * echo dirties one page of the ring, not 64 KiB (on the stack, a 64 KiB
@@ -18,13 +18,18 @@
  * pipe and fcntl calls (docs/PERFORMANCE.md, "Bulk").
  *
  * Cost model, because this is the benchmark's hot path: every read and
- * write is tried first and poll() is called only after EAGAIN, so a
+ * write is tried first and poll() is called only after EAGAIN.
+ * MSG_DONTWAIT makes each call non-blocking without the two fcntl()
+ * calls that O_NONBLOCK would cost.  With nothing to write and a socket
+ * whose receive timeout is bounded by the idle timeout (recv_bounded,
+ * echo.h), the read blocks instead: waiting in recv(2) is waiting in
+ * poll(2) without the EAGAIN before it and the recv after it, so a
  * short connection (64 bytes in, 64 out, EOF) costs recv, send, recv
- * (EAGAIN), poll, recv (0).  MSG_DONTWAIT makes each call non-blocking
- * without the two fcntl() calls that O_NONBLOCK would cost; the ring is
- * read and written through two iovecs once it wraps, so a wrapped ring
- * still moves in one call.  The clock is read only on the way into
- * poll(), not per transfer.
+ * (0), as in a naive fork server; a timeout (EAGAIN) falls back to
+ * poll(), which settles the idle clock.  The ring is read and written
+ * through two iovecs once it wraps, so a wrapped ring still moves in one
+ * call.  The clock is read only on the way into a wait, not per
+ * transfer.
  *
  * Invariants: the ring never grows; while it is full (line mode: while
  * the queued answers pass LINE_HIWAT) we do not ask for POLLIN, so a
@@ -76,6 +81,7 @@ struct conn {
 	int		 moved;		/* bytes moved since the clock was read */
 	int		 rd_ready;	/* not known to be EAGAIN */
 	int		 wr_ready;
+	int		 may_block;	/* echo_params.recv_bounded */
 	struct timespec	 last;		/* when bytes last moved */
 	struct echo_buf	*buf;
 	struct echo_result *res;
@@ -83,9 +89,10 @@ struct conn {
 
 static void	conn_fail(struct conn *, int);
 static int	conn_nosock(struct conn *);
-static ssize_t	conn_syscall(struct conn *, struct iovec *, int, int);
-static ssize_t	conn_xfer(struct conn *, struct iovec *, int, int);
-static ssize_t	conn_readv(struct conn *, struct iovec *, int);
+static ssize_t	conn_syscall(struct conn *, struct iovec *, int, int, int);
+static ssize_t	conn_xfer(struct conn *, struct iovec *, int, int, int);
+static ssize_t	conn_readv(struct conn *, struct iovec *, int, int);
+static void	conn_clock(struct conn *, struct timespec *);
 static ssize_t	conn_writev(struct conn *, struct iovec *, int);
 static int	conn_wait(struct conn *, short);
 static ssize_t	conn_write(struct conn *);
@@ -95,7 +102,7 @@ static void	delay(long long);
 static void	conn_init(struct conn *, int, const struct echo_params *,
 		    struct echo_result *);
 static int	serve_read(struct conn *, const struct echo_params *, int,
-		    int *);
+		    int, int *);
 
 void
 echo_buf_init(struct echo_buf *b)
@@ -243,43 +250,50 @@ conn_nosock(struct conn *c)
 
 /*
  * One system call either way.  A socket gets MSG_DONTWAIT (and
- * MSG_NOSIGNAL to write); anything else gets readv/writev, having had
- * O_NONBLOCK set by conn_nosock.
+ * MSG_NOSIGNAL to write), except a read that may block; anything else
+ * gets readv/writev, having had O_NONBLOCK set by conn_nosock.
  */
 static ssize_t
-conn_syscall(struct conn *c, struct iovec *iov, int cnt, int out)
+conn_syscall(struct conn *c, struct iovec *iov, int cnt, int out, int block)
 {
 	struct msghdr	 msg;
+	int		 rdfl = block ? 0 : MSG_DONTWAIT;
 
 	if (!c->sock)
 		return out ? writev(c->fd, iov, cnt) : readv(c->fd, iov, cnt);
 	if (cnt == 1)
 		return out ? send(c->fd, iov[0].iov_base, iov[0].iov_len,
 		    MSG_DONTWAIT | MSG_NOSIGNAL) :
-		    recv(c->fd, iov[0].iov_base, iov[0].iov_len,
-		    MSG_DONTWAIT);
+		    recv(c->fd, iov[0].iov_base, iov[0].iov_len, rdfl);
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = iov;
 	msg.msg_iovlen = cnt;
 	return out ? sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) :
-	    recvmsg(c->fd, &msg, MSG_DONTWAIT);
+	    recvmsg(c->fd, &msg, rdfl);
 }
 
 /*
- * One non-blocking transfer, read (out 0) or write (out 1), retried on
- * EINTR and once more as plain I/O if the descriptor is no socket.
- * Returns bytes (0 at EOF when reading), IO_AGAIN or IO_FAIL.
+ * One transfer, read (out 0) or write (out 1), non-blocking unless
+ * block (a read only), retried on EINTR and once more as plain I/O if
+ * the descriptor is no socket.  Returns bytes (0 at EOF when reading),
+ * IO_AGAIN (a blocking read: its receive timeout) or IO_FAIL.
  */
 static ssize_t
-conn_xfer(struct conn *c, struct iovec *iov, int cnt, int out)
+conn_xfer(struct conn *c, struct iovec *iov, int cnt, int out, int block)
 {
 	ssize_t		 n;
 
 	for (;;) {
-		if ((n = conn_syscall(c, iov, cnt, out)) >= 0)
+		if ((n = conn_syscall(c, iov, cnt, out, block)) >= 0)
 			break;
-		if (errno == EINTR)
+		/*
+		 * A signal restarts a blocking read's receive timeout: let
+		 * conn_wait settle the idle clock instead of trying again.
+		 */
+		if (errno == EINTR && !block)
 			continue;
+		if (errno == EINTR)
+			return IO_AGAIN;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return IO_AGAIN;
 		if (errno == ENOTSOCK && c->sock) {
@@ -300,16 +314,35 @@ conn_xfer(struct conn *c, struct iovec *iov, int cnt, int out)
 	return n;
 }
 
+/* block: the caller has nothing to write, and may wait in recv(2). */
 static ssize_t
-conn_readv(struct conn *c, struct iovec *iov, int cnt)
+conn_readv(struct conn *c, struct iovec *iov, int cnt, int block)
 {
-	return conn_xfer(c, iov, cnt, 0);
+	struct timespec	 now;
+
+	block = block && c->may_block;
+	/* The idle clock starts at the last byte moved, as in conn_wait. */
+	if (block && c->idle_ms > 0 && c->moved)
+		conn_clock(c, &now);
+	return conn_xfer(c, iov, cnt, 0, block);
 }
 
 static ssize_t
 conn_writev(struct conn *c, struct iovec *iov, int cnt)
 {
-	return conn_xfer(c, iov, cnt, 1);
+	return conn_xfer(c, iov, cnt, 1, 0);
+}
+
+/* Read the clock; bytes moved since the last reading restart it. */
+static void
+conn_clock(struct conn *c, struct timespec *now)
+{
+	(void)clock_gettime(CLOCK_MONOTONIC, now);
+	if (c->moved) {
+		/* Late by the few calls since: generous. */
+		c->last = *now;
+		c->moved = 0;
+	}
 }
 
 /* Write what the ring holds, once. */
@@ -341,12 +374,7 @@ conn_wait(struct conn *c, short events)
 	for (;;) {
 		timeout = -1;
 		if (c->idle_ms > 0) {
-			(void)clock_gettime(CLOCK_MONOTONIC, &now);
-			if (c->moved) {
-				/* Late by the few calls since: generous. */
-				c->last = now;
-				c->moved = 0;
-			}
+			conn_clock(c, &now);
 			left = (long long)c->idle_ms * 1000000 -
 			    ((long long)(now.tv_sec - c->last.tv_sec) *
 			    1000000000 + (now.tv_nsec - c->last.tv_nsec));
@@ -448,17 +476,20 @@ conn_init(struct conn *c, int fd, const struct echo_params *p,
 	c->moved = 1;		/* start the idle clock at the first wait */
 	c->rd_ready = 1;
 	c->wr_ready = 1;
+	c->may_block = p->recv_bounded;
 	c->buf = &ring;
 	c->res = res;
 }
 
 /*
  * One read: into the ring, or in line mode through the splitter, which
- * queues its output in the ring.  Sets *eof at the end of input.
- * Returns 0 to go on, -1 when the connection is over (result->end set).
+ * queues its output in the ring; block: nothing is queued to write.
+ * Sets *eof at the end of input.  Returns 0 to go on, -1 when the
+ * connection is over (result->end set).
  */
 static int
-serve_read(struct conn *c, const struct echo_params *p, int line, int *eof)
+serve_read(struct conn *c, const struct echo_params *p, int line, int block,
+    int *eof)
 {
 	struct iovec	 iov[2];
 	ssize_t		 n;
@@ -466,9 +497,9 @@ serve_read(struct conn *c, const struct echo_params *p, int line, int *eof)
 	if (line) {
 		iov[0].iov_base = chunk;
 		iov[0].iov_len = sizeof(chunk);
-		n = conn_readv(c, iov, 1);
+		n = conn_readv(c, iov, 1, block);
 	} else
-		n = conn_readv(c, iov, buf_wiov(c->buf, iov));
+		n = conn_readv(c, iov, buf_wiov(c->buf, iov), block);
 	if (n == IO_FAIL)
 		return -1;
 	if (n == IO_AGAIN)
@@ -515,7 +546,7 @@ echo_serve(int fd, const struct echo_params *p, struct echo_result *res)
 
 		if ((want_rd && c.rd_ready) || (want_wr && c.wr_ready)) {
 			if (want_rd && c.rd_ready &&
-			    serve_read(&c, p, line, &eof) == -1)
+			    serve_read(&c, p, line, !want_wr, &eof) == -1)
 				return;
 			if (bp->len > 0 && c.wr_ready) {
 				n = conn_write(&c);

@@ -28,6 +28,15 @@ struct echo_params {
 	long long	 delay_ms;		/* wait before serving */
 	const char	*prefix;		/* line mode if non-NULL ... */
 	int		 timestamp;		/* ... or if set */
+	/*
+	 * Set by the process model: a blocking receive on the connection
+	 * returns within idle_timeout_ms (the socket inherited a receive
+	 * timeout no longer than that from its listener), or there is no
+	 * idle timeout.  Then a serving process with nothing to write
+	 * blocks in recv(2) rather than polling: a short connection costs
+	 * recv, send, recv, as in a naive fork server.  0 is always safe.
+	 */
+	int		 recv_bounded;
 };
 
 enum echo_end {
