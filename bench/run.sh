@@ -266,7 +266,7 @@ stop_all
 idle_all
 
 mkdir -p "$OUT"
-python3 - "$RESULTS" "$OUT" "$ROUNDS" <<'PYEOF' | tee "$OUT"/bench.md
+python3 - "$RESULTS" "$OUT" "$ROUNDS" "$SERVERS" <<'PYEOF' | tee "$OUT"/bench.md
 import sys
 rows = {}
 order = []
@@ -293,6 +293,9 @@ def fold(vals):
                    if all(x.is_integer() for x in c)
                    else "%.1f" % median(c) for c in cols)
     return out + ("!" if any(v.endswith("!") for v in vals) else "")
+# Rows in the order the servers were named, skipped ones included.
+order.sort(key=lambda srv: sys.argv[4].split().index(srv)
+           if srv in sys.argv[4].split() else len(order))
 for srv in rows:
     for test in rows[srv]:
         if test != "skip":
@@ -392,6 +395,7 @@ set title "conn/s (connect, 64 bytes echoed, close; log scale)"
 plot "$OUT/bench.dat" using 2:xtic(1) title "c=1", \
      "" using 3 title "c=8", "" using 4 title "c=64"
 set ylabel "KiB"
+set key top left
 set logscale y
 set title "PSS per held connection (whole process tree, $IDLE held; log scale)"
 plot "$OUT/bench.dat" using 5:xtic(1) title "KiB PSS / connection" lc rgb "#b03030"

@@ -193,10 +193,15 @@ worker_serve(struct server *srv, const struct serve_spec *spec)
 	setproctitle("worker idle");
 	slot_set_state(wa->sb, me, SLOT_IDLE);
 	/*
-	 * PR_SET_PDEATHSIG ends us with the master; the parent is checked
-	 * again only when accept4 times out, not per connection.
+	 * The death signal (spawn.c) ends us with the master, so the
+	 * parent is checked again only when accept4 times out, not per
+	 * connection; without one, on every turn.
 	 */
 	while (!worker_stop) {
+#ifndef HAVE_PRCTL
+		if (getppid() != srv->master_pid)
+			break;
+#endif
 		len = sizeof(ss);
 		if ((conn = worker_accept(wa, ep, &ss, &len)) == -1) {
 			if (worker_accept_failed(errno, &logged) == -1)
