@@ -3,12 +3,12 @@
  *
  * Interface in echo.h: the echo_buf ring and echo_serve().  echo_serve()
  * runs in a process that serves this one connection, so it may block in
- * poll() or recv().  Nothing is allocated and the stack stays shallow: the ring
- * (ECHO_BUFSIZE), the line splitter and its read chunk are static, in
- * BSS.  A page of BSS costs nothing until it is written, so a 64-byte
- * echo dirties one page of the ring, not 64 KiB (on the stack, a 64 KiB
- * frame would be probed page by page under -fstack-clash-protection and
- * cost all of it in every serving process).  One connection per process
+ * poll() or recv().  Nothing is allocated and the stack stays shallow:
+ * the ring (ECHO_BUFSIZE), the line splitter and its read chunk are
+ * static, in BSS.  A page of BSS costs nothing until it is written, so a
+ * 64-byte echo dirties one page of the ring, not 64 KiB (on the stack, a
+ * 64 KiB frame would be probed page by page under
+ * -fstack-clash-protection and cost all of it in every serving process).  One connection per process
  * at a time, which is what every model runs; echo_serve is not
  * reentrant.
  *
