@@ -8,9 +8,9 @@
  * static, in BSS.  A page of BSS costs nothing until it is written, so a
  * 64-byte echo dirties one page of the ring, not 64 KiB (on the stack, a
  * 64 KiB frame would be probed page by page under
- * -fstack-clash-protection and cost all of it in every serving process).  One connection per process
- * at a time, which is what every model runs; echo_serve is not
- * reentrant.
+ * -fstack-clash-protection and cost all of it in every serving
+ * process).  One connection per process at a time, which is what every
+ * model runs; echo_serve is not reentrant.
  *
  * Bulk stays on the ring: recv and send of up to 64 KiB each.  splice(2)
  * through a pipe was tried (issue #10) and measured slower on loopback,
