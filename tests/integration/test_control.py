@@ -125,6 +125,27 @@ class ControlRequests(ControlBase):
             self.assertGreaterEqual(
                 sum(w["role"] == "worker" for w in js["workers"]), 1)
 
+    def test_workers_peer(self):
+        # SPEC: "workers" names each child's current peer, in every
+        # model: a prefork worker writes it in its slot, the fork-model
+        # master keeps it from the accept.
+        d = self.start()
+        with echodtest.connect(d.port) as s:
+            s.sendall(b"held\n")
+            self.assertEqual(echodtest.recv_exact(s, 5), b"held\n")
+            me = "127.0.0.1:%d" % s.getsockname()[1]
+
+            def busy_with_me():
+                for w in ask_json(self.path, "workers")["workers"]:
+                    if w["peer"] == me:
+                        return w
+                return None
+            w = poll_until(busy_with_me, 5, what="a child serving " + me)
+            self.assertEqual(w["state"], "busy")
+            self.assertEqual(w["role"],
+                             "worker" if self.model == "prefork" else "child")
+            self.assertIn(w["pid"], set(children_of(d.pid)))
+
     def test_metrics(self):
         d = self.start()
         echodtest.echo_once(d.port, b"m\n")

@@ -27,6 +27,7 @@
 #define ECHOD_CHILDREN_H
 
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,12 @@ struct child {
 	int		slot;		/* scoreboard index, -1: none */
 	int		retiring;	/* SIGTERM sent */
 	int		ticket;		/* limit.h: --per-ip entry, 0: none */
+	/*
+	 * A fork-model child's peer, as the master accepted it (the
+	 * control socket's "workers"); peerlen 0: none.
+	 */
+	struct sockaddr_storage peer;
+	socklen_t	peerlen;
 	/* Filled by children_reap() just before on_forget sees it. */
 	int		have_status;
 	int		status;

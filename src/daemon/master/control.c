@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "children.h"
 #include "clock.h"
 #include "control.h"
@@ -256,6 +257,18 @@ state_name(int st, int retiring)
 	}
 }
 
+/* Peer-supplied text (a UNIX client's path) made printable ASCII. */
+static const char *
+printable(char *s)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			s[i] = '?';
+	return s;
+}
+
 /*
  * A worker's state, count, peer and time of its last state change are
  * the worker's to write: they are read only from a slot that
@@ -269,7 +282,6 @@ row_from_slot(struct row *r, char *peer, size_t len, int64_t now)
 	const struct child	*k = r->k;
 	const struct slot	*s;
 	int64_t			 ms;
-	size_t			 i;
 	int			 st;
 
 	if (v_sb == NULL || k->slot < 0 ||
@@ -287,10 +299,7 @@ row_from_slot(struct row *r, char *peer, size_t len, int64_t now)
 		return;
 	memcpy(peer, s->peer, len < SLOT_PEERLEN ? len : SLOT_PEERLEN);
 	peer[len - 1] = '\0';
-	for (i = 0; peer[i] != '\0'; i++)
-		if (peer[i] < 0x20 || peer[i] > 0x7e)
-			peer[i] = '?';
-	r->peer = peer;
+	r->peer = printable(peer);
 }
 
 static void
@@ -315,7 +324,7 @@ answer_workers(struct ctlbuf *b)
 {
 	int64_t		now = clock_ms();
 	struct row	r;
-	char		peer[SLOT_PEERLEN];
+	char		peer[SLOT_PEERLEN], cpeer[ADDR_STRLEN + 110];
 	size_t		i;
 	int		first = 1;
 
@@ -330,6 +339,10 @@ answer_workers(struct ctlbuf *b)
 			row_from_slot(&r, peer, sizeof(peer), now);
 		else if (r.k->role == ROLE_UDP)
 			r.served = csrv->st->udp_in;
+		else if (r.k->peerlen > 0 &&	/* the master's own record */
+		    addr_ntop((const struct sockaddr *)&r.k->peer,
+		    r.k->peerlen, cpeer, sizeof(cpeer)) != NULL)
+			r.peer = printable(cpeer);
 		worker_obj(b, &r, now, &first);
 	}
 	ctlbuf_printf(b, "]}\n");

@@ -69,9 +69,13 @@ fork_serve(struct server *srv, const struct serve_spec *spec)
 	return 0;
 }
 
-/* p: with --reap=ignore the child's pipe, made by fork_accept(). */
+/*
+ * p: with --reap=ignore the child's pipe, made by fork_accept(); ss: the
+ * peer, remembered for the control socket.
+ */
 static void
-fork_spawn(struct master *m, int conn, int p[2], int ticket)
+fork_spawn(struct master *m, int conn, int p[2], int ticket,
+    const struct sockaddr_storage *ss, socklen_t sslen)
 {
 	struct serve_spec	 spec;
 	struct child		*ch;
@@ -98,6 +102,10 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket)
 	}
 	ch = master_spawned(m, pid, ROLE_CHILD, p[0]);
 	ch->ticket = ticket;		/* released when it leaves */
+	if (sslen <= sizeof(ch->peer)) {
+		memcpy(&ch->peer, ss, sslen);
+		ch->peerlen = sslen;
+	}
 	fm->nconn++;
 	m->srv->st->served++;
 	master_fork_ok(m);
@@ -172,7 +180,8 @@ fork_accept(struct master *m, int lfd)
 			(void)close(conn);
 			continue;	/* the pipe waits for the next one */
 		}
-		fork_spawn(m, conn, p, ticket);	/* the pipe is the child's */
+		/* The pipe is the child's. */
+		fork_spawn(m, conn, p, ticket, &ss, sslen);
 		p[0] = p[1] = -1;
 	}
 }
