@@ -325,6 +325,24 @@ class ForkReload(Reload):
             self.assertTrue(served("127.0.0.2", d.port))
 
 
+class ProxyPool(DaemonTestCase):
+    model = "prefork"
+
+    def test_waiting_for_the_header_is_busy(self):
+        # A worker waiting (up to 5 s) for a PROXY header is no spare:
+        # the scoreboard says busy at once, not after the header.
+        d = self.daemon("--proxy-from=127.0.0.1", "-w", "2",
+                        "--min-spare=1", "--max-spare=2")
+        d.wait_status(lambda st: st["idle"] == 2 and st["busy"] == 0, 10,
+                      "two idle workers")
+        with connect_from("127.0.0.1", d.port) as s:
+            st = d.wait_status(lambda st: st["busy"] == 1, 3,
+                               "busy while the header is awaited")
+            self.assertEqual(st["served"], 0)
+            s.sendall(v1("127.0.0.9", 5001) + b"late\n")
+            self.assertEqual(echodtest.recv_exact(s, 5), b"late\n")
+
+
 class Proxy:
     def test_v1_and_v2_per_ip(self):
         d = self.daemon("--proxy-from=127.0.0.1", "--per-ip=2")

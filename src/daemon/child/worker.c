@@ -133,6 +133,11 @@ static void
 worker_conn(const struct worker_args *wa, struct slot *me, int conn,
     struct sockaddr_storage *ss, socklen_t len)
 {
+	/*
+	 * Busy from the accept on: a worker waiting up to 5 s for a PROXY
+	 * header is no spare, and the pool must not count it as one.
+	 */
+	slot_set_state(wa->sb, me, SLOT_BUSY);
 	/* issue #12: the rules, and a --proxy-from source's header. */
 	if (rules_refuse(wa->srv, (struct sockaddr *)ss, len) ||
 	    proxy_accept(wa->srv, conn, ss, &len) == -1) {
@@ -149,7 +154,6 @@ worker_conn(const struct worker_args *wa, struct slot *me, int conn,
 		(void)close(conn);
 		return;
 	}
-	slot_set_state(wa->sb, me, SLOT_BUSY);
 	(void)addr_ntop((struct sockaddr *)ss, len, me->peer,
 	    sizeof(me->peer));
 	setproctitle("worker %s", me->peer);
