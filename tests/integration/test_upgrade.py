@@ -316,6 +316,29 @@ class UpgradeSocketActivated(UpgradeBase, DaemonTestCase):
                       text.split("upgrade: new master", 1)[1])
 
 
+class UpgradeUnixPath(UpgradeBase, DaemonTestCase):
+    """A unix: listener's path passes to the new master with the socket:
+    served after the upgrade, and removed when the new master stops."""
+    model = "prefork"
+
+    def test_path_removed_by_the_new_master(self):
+        path = os.path.join(self.tmp, "echo.sock")
+        d = self.start("-l", "unix:" + path)
+        self.assertEqual(echo_once(echodtest.connect_unix(path), b"a\n"),
+                         b"a\n")
+        t0 = time.monotonic()
+        new, old_kids = self.upgrade(d)
+        self.check_old_gone(d, old_kids, t0)
+        self.assertTrue(os.path.exists(path), "the old master removed it")
+        self.assertEqual(echo_once(echodtest.connect_unix(path), b"b\n"),
+                         b"b\n")
+        os.kill(new, signal.SIGTERM)
+        poll_until(lambda: not identity_alive(self.new_ident), 10,
+                   what="the new master to stop")
+        self.assertFalse(os.path.exists(path),
+                         "socket path left behind by the new master")
+
+
 class UpgradeDetached(UpgradeBase, DaemonTestCase):
     """-D: the new master is not detached again; the pid file leads."""
     model = "prefork"

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -139,6 +140,37 @@ env_fd(const char *name)
 	return (int)fd;
 }
 
+/*
+ * A UNIX socket the old master bound (named UPGRADE_PATH_NAME by
+ * fd_name): its path is ours to remove at exit now, as it was the old
+ * master's.  A socket systemd passed never carries that name from us.
+ */
+static void
+own_paths(struct server *srv)
+{
+	struct sockaddr_un	 sun;
+	struct listener		*l;
+	socklen_t		 len;
+	size_t			 i, n;
+	const char		*suffix = "(" UPGRADE_PATH_NAME ")";
+
+	for (i = 0; i < srv->nls; i++) {
+		l = &srv->ls[i];
+		n = strlen(l->name);
+		if (l->family != AF_UNIX || n < strlen(suffix) ||
+		    strcmp(l->name + n - strlen(suffix), suffix) != 0)
+			continue;
+		len = sizeof(sun);
+		memset(&sun, 0, sizeof(sun));
+		if (getsockname(l->fd, (struct sockaddr *)&sun, &len) == -1 ||
+		    sun.sun_path[0] != '/' ||
+		    strlcpy(l->path, sun.sun_path, sizeof(l->path)) >=
+		    sizeof(l->path))
+			continue;
+		l->owned_path = 1;
+	}
+}
+
 /* In every master at start: were we started by an upgrade? */
 void
 upgrade_adopt(struct server *srv)
@@ -175,9 +207,9 @@ upgrade_before_ready(struct server *srv)
 {
 	char	msg[64];
 
-	(void)srv;
 	if (!inherited)
 		return;
+	own_paths(srv);		/* the sockets are adopted by now */
 	(void)snprintf(msg, sizeof(msg), "MAINPID=%ld", (long)getpid());
 	(void)sdnotify_send(msg);
 }
@@ -206,6 +238,12 @@ static void
 fd_name(const struct listener *l, char *buf, size_t len)
 {
 	const char	*o = strrchr(l->name, '('), *c;
+
+	/* A UNIX socket we bound: its path goes with it (upgrade_adopt). */
+	if (l->owned_path) {
+		(void)strlcpy(buf, UPGRADE_PATH_NAME, len);
+		return;
+	}
 
 	if (o != NULL && (c = strchr(o, ')')) != NULL && c > o + 1 &&
 	    (size_t)(c - o - 1) < len && memchr(o, ':', (size_t)(c - o)) ==

@@ -12,6 +12,9 @@
  * systemd), writes its pid file, and one byte on the pipe.  The old
  * master then stops like on SIGTERM; if the pipe closes first, or 30 s
  * pass, it kills the new one and goes on serving: "upgrade failed: ...".
+ * A UNIX socket the old master bound goes with its path: named
+ * UPGRADE_PATH_NAME in LISTEN_FDNAMES, it is the new master's to remove
+ * when it stops (upgrade_before_ready()).
  *
  * main():	upgrade_save_argv() first of all, upgrade_inherited() to
  *		skip -D's detach and the early pid file write in a new master
@@ -29,6 +32,8 @@
 #define UPGRADE_TIMEOUT_MS	30000
 #define UPGRADE_FD_ENV		"ECHOD_UPGRADE_FD"
 #define UPGRADE_CONTROL_ENV	"ECHOD_CONTROL_FD"
+/* LISTEN_FDNAMES name of a UNIX socket whose path the old master bound. */
+#define UPGRADE_PATH_NAME	"echod-unix-path"
 
 struct server;
 
