@@ -44,6 +44,14 @@ def read_pid(path):
         return None
 
 
+def gone_or_zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def end_process_tree(ident):
     """SIGKILL a process we know by (pid, starttime) and its children."""
     if ident is None or not identity_alive(ident):
@@ -240,6 +248,33 @@ class UpgradeFailure(UpgradeBase, DaemonTestCase):
         poll_until(lambda: read_pid(self.pidfile()) == new, 5,
                    what="the pid file to name the new master")
         self.assertEqual(echo_once(port, b"new\n"), b"new\n")
+
+
+    def test_hung_binary_killed_at_the_deadline(self):
+        # A new binary that never says it serves is killed when the
+        # deadline passes (30 s; the hooks build takes a shorter one),
+        # and the old master goes on serving.
+        exe = os.path.join(self.tmp, "echod")
+        shutil.copyfile(echodtest.ECHOD_HOOKS, exe)
+        os.chmod(exe, 0o755)
+        d = self.start(binary=exe,
+                       env={"ECHOD_TEST_UPGRADE_TIMEOUT_MS": "1500"})
+        port = d.port
+        marker = os.path.join(self.tmp, "hung.pid")
+        self.put(exe, "#!/bin/sh\necho $$ > %s\nexec sleep 60\n" % marker)
+        since = d.mark()
+        t0 = time.monotonic()
+        d.signal(signal.SIGUSR2)
+        d.wait_for(r"upgrade failed: the new master was not serving "
+                   r"within 1\.5 s; old master %d goes on serving" % d.pid,
+                   15, since)
+        self.assertGreaterEqual(time.monotonic() - t0, 1.4)
+        hung = read_pid(marker)
+        self.assertIsNotNone(hung)
+        poll_until(lambda: gone_or_zombie(hung), 5,
+                   what="the hung binary to be killed")
+        self.assertEqual(echo_once(port, b"still\n"), b"still\n")
+        self.assertEqual(read_pid(self.pidfile()), d.pid)
 
 
 class UpgradeNotify(UpgradeBase, DaemonTestCase):

@@ -266,6 +266,25 @@ setenv_num(const char *name, long v)
 }
 
 /*
+ * How long a new master has to say it serves: UPGRADE_TIMEOUT_MS; the
+ * tests' build (tests/hooks/echod, never installed) takes a shorter one
+ * from ECHOD_TEST_UPGRADE_TIMEOUT_MS, so the path is tested in seconds.
+ */
+static int64_t
+upgrade_timeout_ms(void)
+{
+#ifdef ECHOD_TEST_HOOKS
+	const char	*v = getenv("ECHOD_TEST_UPGRADE_TIMEOUT_MS"), *e;
+	long long	 ms;
+
+	if (v != NULL && (ms = strtonum(v, 100, UPGRADE_TIMEOUT_MS, &e),
+	    e == NULL))
+		return ms;
+#endif
+	return UPGRADE_TIMEOUT_MS;
+}
+
+/*
  * In the forked child: listeners to 3..3+n-1, the pipe after them, the
  * control socket after that; everything else stays close-on-exec.  Each
  * is first copied above all targets so no dup2() clobbers a source.
@@ -384,7 +403,7 @@ upgrade_start(struct server *srv)
 	newpid = pid;
 	rd = p[0];
 	handed_over = 0;
-	deadline = clock_ms() + UPGRADE_TIMEOUT_MS;
+	deadline = clock_ms() + upgrade_timeout_ms();
 #ifdef SYS_pidfd_open
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd != -1)
@@ -535,6 +554,7 @@ int
 upgrade_tick(struct server *srv)
 {
 	int64_t		now;
+	char		why[64];
 
 	(void)srv;
 	if (newpid == 0 || handed_over)
@@ -543,7 +563,9 @@ upgrade_tick(struct server *srv)
 		return await_exit();
 	now = clock_ms();
 	if (now >= deadline) {
-		fail("the new master was not serving within 30 s");
+		(void)snprintf(why, sizeof(why), "the new master was not "
+		    "serving within %g s", (double)upgrade_timeout_ms() / 1000);
+		fail(why);
 		return -1;
 	}
 	return (int)(deadline - now);
