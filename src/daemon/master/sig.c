@@ -83,6 +83,37 @@ queue_push(int sig)
 	return 0;
 }
 
+/*
+ * The dispositions of the caught signals: handler (SIG_DFL with the
+ * signalfd, which reads them; the self-pipe's handler otherwise), or
+ * SIGCHLD ignored with --reap=ignore so the kernel reaps.  *set: the
+ * signals the master reads.  Every one is set, even SIG_DFL: an
+ * inherited SIG_IGN (nohup) would discard it unread.
+ */
+static void
+sig_dispositions(int ignore_chld, void (*handler)(int), sigset_t *set)
+{
+	struct sigaction	sa;
+	size_t			i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(set);
+	for (i = 0; i < NCAUGHT; i++)
+		sigaddset(&sa.sa_mask, caught[i]);
+	for (i = 0; i < NCAUGHT; i++) {
+		sa.sa_handler = handler;
+		sa.sa_flags = caught[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
+		if (caught[i] == SIGCHLD && ignore_chld) {
+			sa.sa_handler = SIG_IGN;
+			sa.sa_flags = SA_NOCLDWAIT;
+		} else
+			sigaddset(set, caught[i]);
+		if (sigaction(caught[i], &sa, NULL) == -1)
+			fatal("sigaction %d", caught[i]);
+	}
+}
+
 #ifdef HAVE_SIGNALFD
 
 /* The kernel's pending signals into the queue: how many came. */
@@ -105,30 +136,6 @@ sig_read(void)
 	return got;
 }
 
-/* The dispositions of the caught signals: the kernel's defaults. */
-static void
-sig_dispositions(int ignore_chld, sigset_t *set)
-{
-	struct sigaction	sa;
-	size_t			i;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(set);
-	for (i = 0; i < NCAUGHT; i++) {
-		sa.sa_handler = SIG_DFL;
-		sa.sa_flags = caught[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
-		if (caught[i] == SIGCHLD && ignore_chld) {
-			sa.sa_handler = SIG_IGN;
-			sa.sa_flags = SA_NOCLDWAIT;
-		} else
-			sigaddset(set, caught[i]);
-		/* An inherited SIG_IGN (nohup) would discard it unread. */
-		if (sigaction(caught[i], &sa, NULL) == -1)
-			fatal("sigaction %d", caught[i]);
-	}
-}
-
 int
 sig_init(int ignore_chld)
 {
@@ -136,7 +143,7 @@ sig_init(int ignore_chld)
 	sigset_t		set;
 
 	sig_state_private();
-	sig_dispositions(ignore_chld, &set);
+	sig_dispositions(ignore_chld, SIG_DFL, &set);
 	/* Blocked first: from here on a signal waits to be read. */
 	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
 		fatal("sigprocmask");
@@ -207,28 +214,16 @@ int
 sig_init(int ignore_chld)
 {
 	struct sigaction	sa;
-	sigset_t		none;
-	size_t			i;
+	sigset_t		none, read_set;
 
 	sig_state_private();
 	if (sigpipe[0] == -1 &&
 	    pipe2(sigpipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		fatal("pipe2");
 	sigfd = sigpipe[0];
+	sig_dispositions(ignore_chld, sig_catch, &read_set);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < NCAUGHT; i++)
-		sigaddset(&sa.sa_mask, caught[i]);
-	for (i = 0; i < NCAUGHT; i++) {
-		sa.sa_handler = sig_catch;
-		sa.sa_flags = caught[i] == SIGCHLD ? SA_NOCLDSTOP : 0;
-		if (caught[i] == SIGCHLD && ignore_chld) {
-			sa.sa_handler = SIG_IGN;
-			sa.sa_flags = SA_NOCLDWAIT;
-		}
-		if (sigaction(caught[i], &sa, NULL) == -1)
-			fatal("sigaction %d", caught[i]);
-	}
 	sa.sa_handler = SIG_IGN;
 	sa.sa_flags = 0;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
