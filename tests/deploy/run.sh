@@ -3,6 +3,12 @@
 # as PID 1 (issue 13).  Run by "make check-deploy":
 #
 #	run.sh TARBALL CACHEDIR
+#	run.sh --prefetch CACHEDIR
+#
+# The second form only makes the root (below) for the package's usual
+# dependencies, so that CI can debootstrap while the test suite runs
+# (niced, in the background); the first form then reuses it when it holds
+# every package the built .deb depends on.
 #
 # Builds the .deb from the release TARBALL (dpkg-buildpackage -us -uc -b)
 # and runs lintian on it; makes a minimal Debian 12 root with debootstrap
@@ -21,8 +27,12 @@
 # in all (default 900, of which a first debootstrap takes most).
 set -u
 
-tarball=${1:?usage: run.sh TARBALL CACHEDIR}
-cache=${2:?usage: run.sh TARBALL CACHEDIR}
+usage="usage: run.sh TARBALL CACHEDIR | run.sh --prefetch CACHEDIR"
+tarball=${1:?$usage}
+cache=${2:?$usage}
+# What --prefetch installs: systemd and what the .deb has always depended
+# on (debian/control's procps, and the libraries of its shlibs).
+prefetch_deps="procps,libc6,libbsd0,libseccomp2"
 suite=bookworm
 timeout_s=${DEPLOY_TIMEOUT:-900}
 
@@ -151,12 +161,23 @@ build_deb() {
 # The minimal root: debootstrap minbase with systemd as init and the
 # package's own dependencies (apt inside has no network), cached per
 # package list in $cache.
-make_root() {
-	local deps key base mirror
-	deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
-	    sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' | grep . | sort -u |
-	    tr '\n' ',')
-	deps="systemd,systemd-sysv,dbus,${deps%,}"
+# Does the finished root $1 have every package of the list $2 installed?
+root_has() {
+	local p
+	[ -f "$1.done" ] || return 1
+	for p in ${2//,/ }; do
+		dpkg-query --admindir="$1/var/lib/dpkg" -W -f='${Status}\n' "$p" \
+		    2>/dev/null | grep -q ' installed$' || return 1
+	done
+}
+
+# $base: a cached root holding the packages of the list $1, made if none.
+make_base() {
+	local deps=$1 key mirror b
+	for b in "$cache"/root-"$suite"-*.done; do
+		b=${b%.done}
+		if root_has "$b" "$deps"; then base=$b; return 0; fi
+	done
 	key=$(printf '%s' "$suite $deps" | md5sum | cut -c1-12)
 	base=$cache/root-$suite-$key
 	if [ ! -f "$base.done" ]; then
@@ -172,6 +193,14 @@ make_root() {
 		fi
 		mv "$base.tmp" "$base" && touch "$base.done"
 	fi
+}
+
+make_root() {
+	local deps
+	deps=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' |
+	    sed -e 's/|.*//' -e 's/(.*)//' -e 's/[[:space:]]//g' | grep . | sort -u |
+	    tr '\n' ',')
+	make_base "systemd,systemd-sysv,dbus,${deps%,}"
 	say "copying the cached root"
 	cp -a "$base" "$work/root" || die "cannot copy $base"
 	# No container should reuse the cache's machine id or hostname.
@@ -454,10 +483,20 @@ check_purge() {
 
 # --- main ------------------------------------------------------------------
 
-preflight
+if [ "$tarball" = --prefetch ]; then
+	[ "$(id -u)" = 0 ] || skip "needs root (debootstrap)"
+	command -v debootstrap >/dev/null || skip "debootstrap not installed"
+else
+	preflight
+fi
 mkdir -p "$cache" || die "cannot create $cache"
 cache=$(cd "$cache" && pwd)
 work=$(mktemp -d "$cache/run.XXXXXX") || die "no work directory in $cache"
+if [ "$tarball" = --prefetch ]; then
+	make_base "systemd,systemd-sysv,dbus,$prefetch_deps"
+	say "prefetched the root $base"
+	exit 0
+fi
 # The time bound: a subshell that takes its sleep with it when cleanup
 # ends it early.
 (
