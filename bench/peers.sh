@@ -137,11 +137,15 @@ peer_echod()
 	peer_wait_line "$BENCH_TMP"/echod.err 'serving' >/dev/null
 }
 
-# A bench/ program that prints its port on stdout line 1.
+# A bench/ program that prints its port on stdout line 1:
+# peer_own PROGRAM PORT [OPTION...]
 peer_own()
 {
-	[ -x "$BUILDDIR"/bench/"$1" ] || { PEER_WHY="not built"; return 2; }
-	"$BUILDDIR"/bench/"$1" 127.0.0.1 "$2" >"$BENCH_TMP"/port.out &
+	local peer_prog=$1 peer_port=$2
+	shift 2
+	[ -x "$BUILDDIR"/bench/"$peer_prog" ] || { PEER_WHY="not built"; return 2; }
+	"$BUILDDIR"/bench/"$peer_prog" "$@" 127.0.0.1 "$peer_port" \
+	    >"$BENCH_TMP"/port.out &
 	PEER_PID=$!
 	peer_wait_line "$BENCH_TMP"/port.out '^[0-9]' >/dev/null || return 1
 	PEER_PORT=$(head -n 1 "$BENCH_TMP"/port.out)
@@ -278,6 +282,8 @@ peer_start()
 	echod-fork-ignore) peer_echod "$2" -m fork -r ignore -c 1100 ;;
 	epoll_echo)	peer_own epoll_echo "$2" ;;
 	fork_echo)	peer_own fork_echo "$2" ;;
+	fork_echo-filter-child) peer_own fork_echo "$2" -f child ;;
+	fork_echo-filter-parent) peer_own fork_echo "$2" -f parent ;;
 	xinetd)		peer_xinetd "$2" ;;
 	openbsd-inetd)	peer_openbsd_inetd "$2" ;;
 	tcpserver)	peer_tcpserver "$2" ;;

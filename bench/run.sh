@@ -4,7 +4,8 @@
 # usage: run.sh BUILDDIR [SERVER...]
 #
 # Starts every server at once, each on its own 127.0.0.1 port (echod in
-# three configurations, the bench/ references epoll_echo and fork_echo,
+# three configurations, the bench/ references epoll_echo and fork_echo
+# (fork_echo also with a seccomp filter per child, and inherited),
 # and whichever peers are installed: see bench/peers.sh), drives each
 # with echoc's bench modes, and prints a Markdown table of each figure
 # and its ratio to epoll_echo (e) and fork_echo (f).  Each figure is
@@ -17,7 +18,7 @@
 # table goes to stdout and to BENCH_OUT/bench.md; with gnuplot installed,
 # BENCH_OUT/bench.png charts conn/s and PSS per held connection for every
 # server.  Only 127.0.0.1 is ever contacted.  Every process it starts is
-# stopped by pid on exit.  About 55 s per server: 9 minutes for all.
+# stopped by pid on exit.  About 55 s per server: 11 minutes for all.
 #
 # Environment: BENCH_D (seconds per measurement, default 2),
 # BENCH_ROUNDS (measurements of each figure per server, default 3),
@@ -54,7 +55,8 @@ if [ $# -gt 0 ]; then
 	SERVERS=$*
 else
 	SERVERS="echod-prefork echod-fork-waitpid echod-fork-ignore epoll_echo
-	    fork_echo openbsd-inetd xinetd tcpserver socat python-forking"
+	    fork_echo fork_echo-filter-child fork_echo-filter-parent
+	    openbsd-inetd xinetd tcpserver socat python-forking"
 fi
 
 ulimit -n 20000 2>/dev/null || ulimit -n 4096 2>/dev/null
@@ -308,6 +310,8 @@ names = {
     "echod-fork-ignore": "echod fork, reap=ignore",
     "epoll_echo": "epoll_echo (single process: the ceiling)",
     "fork_echo": "fork_echo (minimal C fork per connection)",
+    "fork_echo-filter-child": "fork_echo -f child (a seccomp filter installed by every child)",
+    "fork_echo-filter-parent": "fork_echo -f parent (the filter inherited from the parent)",
     "openbsd-inetd": "openbsd-inetd internal echo",
     "xinetd": "xinetd internal echo",
     "tcpserver": "tcpserver -c 1100 -b 1000 + cat",
