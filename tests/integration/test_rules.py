@@ -325,6 +325,22 @@ class ForkReload(Reload):
             self.assertTrue(served("127.0.0.2", d.port))
 
 
+def at_limit(test, d, sport):
+    """A connection from the proxy whose header names 127.0.0.9 (source
+    port sport), echoed, then a second one from the same source refused
+    (--per-ip=1): the first, still open, to use in a with."""
+    a = connect_from("127.0.0.1", d.port)
+    try:
+        a.sendall(v1("127.0.0.9", sport) + PAYLOAD)
+        test.assertEqual(echodtest.recv_exact(a, len(PAYLOAD)), PAYLOAD)
+        test.assertFalse(served("127.0.0.1", d.port,
+                                pre=v1("127.0.0.9", sport + 1)))
+    except BaseException:
+        a.close()
+        raise
+    return a
+
+
 class ProxyPool(DaemonTestCase):
     model = "prefork"
 
@@ -368,13 +384,7 @@ class Proxy:
         # Fork model: the header's source is counted by the children,
         # a direct client by the master; both give their count back.
         d = self.daemon("--proxy-from=127.0.0.1", "--per-ip=1")
-        a = connect_from("127.0.0.1", d.port)
-        with a:
-            a.sendall(v1("127.0.0.9", 6000) + PAYLOAD)
-            self.assertEqual(echodtest.recv_exact(a, len(PAYLOAD)),
-                             PAYLOAD)
-            self.assertFalse(served("127.0.0.1", d.port,
-                                    pre=v1("127.0.0.9", 6001)))
+        at_limit(self, d, 6000).close()
         # Its connection over, 127.0.0.9 is served again (the release
         # follows the close: poll).
         poll_until(lambda: served("127.0.0.1", d.port,
@@ -441,7 +451,39 @@ class Proxy:
                                    data=hdr + PAYLOAD))
 
 
+class ProxyKilled:
+    def test_killed_child_gives_its_count_back(self):
+        # A fork child killed mid-connection gives its header source's
+        # --per-ip count back when the master forgets it: the ticket
+        # was in the child's cell (limit.h), not only in the child.
+        d = self.daemon("--proxy-from=127.0.0.1", "--per-ip=1")
+        with at_limit(self, d, 7000) as a:
+            # The refused one's child has gone: a's is the only one.
+            kids = echodtest.wait_for(
+                lambda: (lambda k: k if len(k) == 1 else None)(
+                    d.workers()), "the one child serving a")
+            echodtest.kill(next(iter(kids)))
+            echodtest.wait_for(lambda: not d.workers(),
+                               "the killed child forgotten")
+            self.assertTrue(closed_or_reset(a))
+        poll_until(lambda: served("127.0.0.1", d.port,
+                                  pre=v1("127.0.0.9", 7002)),
+                   10, interval=0.1, what="127.0.0.9 served again")
+        st = d.status()
+        self.assertEqual(st["refused_per_ip"], 1)
+
+
+def closed_or_reset(s):
+    """The peer's end is gone: EOF or a reset."""
+    try:
+        return echodtest.recv_all(s, limit=1) == b""
+    except ConnectionResetError:
+        return True
+
+
 echodtest.parametrise(globals(), Proxy)
+echodtest.parametrise(globals(), ProxyKilled,
+                      [v for v in echodtest.VARIANTS if v[0] == "fork"])
 
 
 if __name__ == "__main__":

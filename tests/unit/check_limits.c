@@ -684,6 +684,72 @@ START_TEST(test_glue_fork_keeps)
 }
 END_TEST
 
+/*
+ * issue #12, fork model: a child's proxied ticket in its cell comes back
+ * when the master forgets the child, the prefork way (trylock, queue,
+ * renew on a bad value or a dead holder).
+ */
+START_TEST(test_glue_cells)
+{
+	struct options		opt = gopt;
+	struct server		srv;
+	struct sockaddr_in	a = sin4("10.5.0.1");
+	struct lim_key		k = key4("10.5.0.1");
+	int			c1, c2, c3, *t;
+
+	memset(&srv, 0, sizeof(srv));
+	opt.model = MODEL_FORK;
+	opt.nproxy = 1;
+	srv.opt = &opt;
+	ck_assert_int_eq(limits_setup(&srv), 0);
+	ck_assert_ptr_nonnull(srv.lim->proxied.hdr);
+	c1 = limits_cell_take(&srv);
+	c2 = limits_cell_take(&srv);
+	ck_assert_int_ge(c1, 0);
+	ck_assert_int_ne(c1, c2);
+	ck_assert_int_eq(limits_admit_proxied(&srv, (struct sockaddr *)&a,
+	    sizeof(a), limits_cell(&srv, c1)), 0);
+	ck_assert_int_eq(limits_admit_proxied(&srv, (struct sockaddr *)&a,
+	    sizeof(a), limits_cell(&srv, c2)), 0);
+	ck_assert_int_eq(lim_active(&srv.lim->proxied, &k), 2);
+	/* c1's child died mid-connection: its count comes back. */
+	ck_assert_int_eq(limits_cell_reaped(&srv, c1, 901), 0);
+	ck_assert_int_eq(lim_active(&srv.lim->proxied, &k), 1);
+	/* Lock busy (another child): queued, given back by a check. */
+	*LOCKWORD(&srv.lim->proxied) = 555;
+	ck_assert_int_eq(limits_cell_reaped(&srv, c2, 902), 0);
+	ck_assert_uint_eq(srv.lim->nporphan, 1);
+	*LOCKWORD(&srv.lim->proxied) = 0;
+	ck_assert_int_eq(limits_check(&srv), 0);
+	ck_assert_int_eq(lim_active(&srv.lim->proxied, &k), 0);
+	/* A child that ended well left its cell zero: nothing to do. */
+	c3 = limits_cell_take(&srv);
+	ck_assert_int_eq(limits_cell_reaped(&srv, c3, 903), 0);
+	/* A cell scribbled out of range: the table is renewed. */
+	c3 = limits_cell_take(&srv);
+	t = limits_cell(&srv, c3);
+	*t = 1 << 30;
+	ck_assert_int_eq(limits_cell_reaped(&srv, c3, 904), -1);
+	ck_assert_int_eq(limits_check(&srv), -1);
+	ck_assert_int_eq(limits_renew(&srv), 0);
+	ck_assert_int_eq(limits_check(&srv), 0);
+	/* A holder that died with the lock: renewed too. */
+	c1 = limits_cell_take(&srv);
+	*LOCKWORD(&srv.lim->proxied) = 905;
+	ck_assert_int_eq(limits_cell_reaped(&srv, c1, 905), -1);
+	ck_assert_int_eq(limits_renew(&srv), 0);
+	/* A cell taken before a renewal names the old table: forgotten. */
+	c2 = limits_cell_take(&srv);
+	*limits_cell(&srv, c2) = 1;
+	ck_assert_int_eq(limits_renew(&srv), 0);
+	ck_assert_int_eq(limits_cell_reaped(&srv, c2, 906), 0);
+	ck_assert_int_eq(limits_check(&srv), 0);
+	/* No cell, no pointer; -1 is a no-op. */
+	ck_assert_ptr_null(limits_cell(&srv, -1));
+	ck_assert_int_eq(limits_cell_reaped(&srv, -1, 907), 0);
+}
+END_TEST
+
 Suite *
 check_suite(void)
 {
@@ -719,6 +785,7 @@ check_suite(void)
 	tcase_add_test(tc, test_glue_renew);
 	tcase_add_test(tc, test_glue_counters);
 	tcase_add_test(tc, test_glue_fork_keeps);
+	tcase_add_test(tc, test_glue_cells);
 	suite_add_tcase(s, tc);
 	return s;
 }

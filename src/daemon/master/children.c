@@ -82,6 +82,7 @@ children_add(struct children *c, pid_t pid, int fd)
 	ch->pid = pid;
 	ch->fd = fd;
 	ch->slot = -1;
+	ch->cell = -1;
 	ch->start_ms = clock_ms();
 	ch->pidfd = -1;		/* made by the first signal, if need be */
 	return 0;

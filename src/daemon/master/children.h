@@ -50,6 +50,7 @@ struct child {
 	int		slot;		/* scoreboard index, -1: none */
 	int		retiring;	/* SIGTERM sent */
 	int		ticket;		/* limit.h: --per-ip entry, 0: none */
+	int		cell;		/* limit.h: proxied ticket cell, -1 */
 	/*
 	 * A fork-model child's peer, as the master accepted it (the
 	 * control socket's "workers"); peerlen 0: none.

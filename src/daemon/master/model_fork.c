@@ -55,17 +55,20 @@ fork_title(struct master *m)
 	    m->stopping ? " stopping" : "");
 }
 
-/* The child's body, confined by serve_enter() (spawn.h). */
+/*
+ * The child's body, confined by serve_enter() (spawn.h).  spec->ctx:
+ * the shared cell its proxied ticket goes to (limit.h), or NULL.
+ */
 static int
 fork_serve(struct server *srv, const struct serve_spec *spec)
 {
-	int	ticket;
+	int	mine, *ticket = spec->ctx != NULL ? spec->ctx : &mine;
 
 	/* Its title, "child serving", was set by the master (spawn.h). */
-	if (proxy_child(srv, spec->conn, &ticket) == -1)	/* issue #12 */
+	if (proxy_child(srv, spec->conn, ticket) == -1)	/* issue #12 */
 		return 0;
 	conn_serve(srv, spec->conn);
-	limits_release_proxied(srv, &ticket);	/* proxy_child's */
+	limits_release_proxied(srv, ticket);	/* proxy_child's */
 	return 0;
 }
 
@@ -80,6 +83,7 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket,
 	struct serve_spec	 spec;
 	struct child		*ch;
 	pid_t			 pid;
+	int			 cell;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.role = SERVE_CONN;
@@ -88,6 +92,8 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket,
 		spec.keep[spec.nkeep++] = p[1];
 	spec.serve = fork_serve;
 	spec.title = "child serving";
+	cell = limits_cell_take(m->srv);	/* -1 without --proxy-from */
+	spec.ctx = limits_cell(m->srv, cell);
 	pid = spawn_serving(m->srv, &spec);
 	fm->last_title = (size_t)-1;	/* the master's own, back next turn */
 	(void)close(conn);
@@ -97,11 +103,13 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket,
 		if (p[0] != -1)
 			(void)close(p[0]);
 		limits_release(m->srv, &ticket);
+		(void)limits_cell_reaped(m->srv, cell, 0);
 		master_fork_failed(m, "fork: accepting again in");
 		return;
 	}
 	ch = master_spawned(m, pid, ROLE_CHILD, p[0]);
 	ch->ticket = ticket;		/* released when it leaves */
+	ch->cell = cell;		/* given back when it leaves */
 	if (sslen <= sizeof(ch->peer)) {
 		memcpy(&ch->peer, ss, sslen);
 		ch->peerlen = sslen;
@@ -227,8 +235,9 @@ fork_prepare(struct master *m, int64_t now)
 
 /*
  * The fork model's limit table is the master's own, but its counters
- * page is shared with the children and the UDP worker: a child that
- * scribbles on it must not freeze the counters for good.
+ * page is shared with the children and the UDP worker, and with
+ * --proxy-from the children share a table of the headers' sources: a
+ * child that scribbles on either must not freeze it for good.
  */
 static void
 fork_check_shared(struct master *m, int64_t now)
@@ -238,7 +247,8 @@ fork_check_shared(struct master *m, int64_t now)
 	fm->next_check = now + 1000;
 	if (limits_check(m->srv) != -1)
 		return;
-	log_warnx("shared memory corrupt (the counters): new segments");
+	log_warnx("shared memory corrupt (the counters or the proxied "
+	    "sources' table): new segments");
 	if (limits_renew(m->srv) == -1)
 		log_warnx("limits: new segments could not be made, the old "
 		    "ones are kept");
@@ -258,11 +268,17 @@ fork_polled(struct master *m, int n)
 			fork_accept(m, m->pfd[i].fd);
 }
 
-/* A child leaves the table: its --per-ip count goes. */
+/*
+ * A child leaves the table: its --per-ip count goes, and so does the
+ * count of a PROXY header's source it held, if it died holding one
+ * (a bad cell makes the next limits_check() renew that table).
+ */
 static void
 fork_forget(struct master *m, struct child *ch)
 {
 	limits_release(m->srv, &ch->ticket);
+	(void)limits_cell_reaped(m->srv, ch->cell, ch->pid);
+	ch->cell = -1;
 	if (fm->nconn > 0)
 		fm->nconn--;
 }

@@ -668,6 +668,31 @@ map_counters(struct limits *l)
 	return 0;
 }
 
+/* issue #12: the fork children's ticket cells, all free. */
+static int
+cells_setup(struct limits *l)
+{
+	void	*p;
+	size_t	 i;
+
+	p = mmap(NULL, l->maxorphan * sizeof(*l->cell), PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	l->cell = p;
+	if ((l->cell_epoch = reallocarray(NULL, l->maxorphan,
+	    sizeof(*l->cell_epoch))) == NULL ||
+	    (l->cell_free = reallocarray(NULL, l->maxorphan,
+	    sizeof(*l->cell_free))) == NULL ||
+	    (l->porphan = reallocarray(NULL, l->maxorphan,
+	    sizeof(*l->porphan))) == NULL)
+		return -1;
+	for (i = 0; i < l->maxorphan; i++)
+		l->cell_free[i] = (int)(l->maxorphan - 1 - i);
+	l->ncell_free = l->maxorphan;
+	return 0;
+}
+
 int
 limits_setup(struct server *srv)
 {
@@ -678,6 +703,11 @@ limits_setup(struct server *srv)
 		return 0;
 	free(l->seen);		/* set up again (tests): nothing leaks */
 	free(l->orphan);
+	free(l->porphan);
+	free(l->cell_epoch);
+	free(l->cell_free);
+	if (l->cell != NULL)
+		(void)munmap(l->cell, l->maxorphan * sizeof(*l->cell));
 	memset(l, 0, sizeof(*l));
 	if (map_counters(l) == -1)
 		return -1;
@@ -706,10 +736,13 @@ limits_setup(struct server *srv)
 			return -1;
 		/* The master's private scratch, made now, not while serving. */
 		l->maxorphan = (size_t)srv->opt->max_children + 1;
-		if (l->conn.shared &&
-		    ((l->seen = malloc(cap)) == NULL ||
-		    (l->orphan = reallocarray(NULL, l->maxorphan,
-		    sizeof(*l->orphan))) == NULL))
+		if ((l->conn.shared || l->proxied.hdr != NULL) &&
+		    (l->seen = malloc(cap)) == NULL)
+			return -1;
+		if (l->conn.shared && (l->orphan = reallocarray(NULL,
+		    l->maxorphan, sizeof(*l->orphan))) == NULL)
+			return -1;
+		if (l->proxied.hdr != NULL && cells_setup(l) == -1)
 			return -1;
 	}
 	srv->lim = l;
@@ -919,17 +952,17 @@ limits_fold(const struct server *srv, struct stats *st)
 
 /* Queued releases, tried while the lock is free; -1: stuck or bad. */
 static int
-orphans_flush(struct limits *l, int64_t now)
+orphans_flush(struct lim_table *t, const int *q, size_t *n, int64_t now)
 {
 	int	rc;
 
-	while (l->norphan > 0) {
-		rc = lim_try_release(&l->conn, l->orphan[l->norphan - 1], now);
+	while (*n > 0) {
+		rc = lim_try_release(t, q[*n - 1], now);
 		if (rc == 1)
 			return 0;
 		if (rc == -1)
 			return -1;
-		l->norphan--;
+		(*n)--;
 	}
 	return 0;
 }
@@ -950,7 +983,68 @@ limits_reaped(const struct server *srv, pid_t pid, int ticket)
 	    l->norphan >= l->maxorphan)
 		return -1;
 	l->orphan[l->norphan++] = ticket;
-	return orphans_flush(l, clock_ms());
+	return orphans_flush(&l->conn, l->orphan, &l->norphan, clock_ms());
+}
+
+int
+limits_cell_take(const struct server *srv)
+{
+	struct limits	*l = srv->lim;
+	int		 c;
+
+	if (l == NULL || l->proxied.hdr == NULL || l->cell == NULL ||
+	    l->ncell_free == 0)
+		return -1;
+	c = l->cell_free[--l->ncell_free];
+	__atomic_store_n(&l->cell[c], 0, __ATOMIC_RELAXED);
+	l->cell_epoch[c] = l->epoch;
+	return c;
+}
+
+int *
+limits_cell(const struct server *srv, int c)
+{
+	struct limits	*l = srv->lim;
+
+	if (l == NULL || l->cell == NULL || c < 0 ||
+	    (size_t)c >= l->maxorphan)
+		return NULL;
+	return &l->cell[c];
+}
+
+/*
+ * The cell's child is gone: give back the ticket it left there (read
+ * once, bounds-checked by the release; a cell taken before the last
+ * renewal names the old table and is forgotten), and free the cell.
+ */
+int
+limits_cell_reaped(const struct server *srv, int c, pid_t pid)
+{
+	struct limits	*l = srv->lim;
+	int		 ticket;
+
+	if (l == NULL || l->cell == NULL || c < 0 ||
+	    (size_t)c >= l->maxorphan || l->ncell_free >= l->maxorphan)
+		return 0;
+	ticket = __atomic_exchange_n(&l->cell[c], 0, __ATOMIC_ACQ_REL);
+	l->cell_free[l->ncell_free++] = c;
+	if (l->cell_epoch[c] != l->epoch)
+		return 0;
+	/* Died holding the lock: the table may be half-linked. */
+	if (lim_held_by(&l->proxied, pid) ||
+	    (ticket != 0 && (ticket < 0 || (uint32_t)ticket > l->proxied.cap ||
+	    l->nporphan >= l->maxorphan))) {
+		l->proxied_bad = 1;
+		return -1;
+	}
+	if (ticket != 0)
+		l->porphan[l->nporphan++] = ticket;
+	if (orphans_flush(&l->proxied, l->porphan, &l->nporphan,
+	    clock_ms()) == -1) {
+		l->proxied_bad = 1;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -962,22 +1056,39 @@ limits_check(const struct server *srv)
 
 	if (l == NULL)
 		return 0;
-	if (l->ctr_bad)
+	if (l->ctr_bad || l->proxied_bad)
 		return -1;
-	if (l->conn.hdr == NULL || !l->conn.shared)
-		return 0;
-	if (orphans_flush(l, now) == -1)
-		return -1;
-	if ((rc = lim_verify(&l->conn, l->seen, now)) == -1)
-		return -1;
+	if (l->conn.hdr != NULL && l->conn.shared) {
+		if (orphans_flush(&l->conn, l->orphan, &l->norphan, now) == -1)
+			return -1;
+		if ((rc = lim_verify(&l->conn, l->seen, now)) == -1)
+			return -1;
+	}
+	if (l->proxied.hdr != NULL) {
+		if (orphans_flush(&l->proxied, l->porphan, &l->nporphan,
+		    now) == -1)
+			return -1;
+		if ((rc = lim_verify(&l->proxied, l->seen, now)) == -1)
+			return -1;
+	}
 	return 0;			/* 1, busy: look again next time */
+}
+
+/* An empty shared table of t's geometry (none if t has no table). */
+static int
+fresh_table(const struct lim_table *t, struct lim_table *out)
+{
+	out->hdr = NULL;
+	if (t == NULL || t->hdr == NULL)
+		return 0;
+	return lim_create(out, t->cap, t->per_ip, t->rate, t->period_ms, 1);
 }
 
 int
 limits_renew(const struct server *srv)
 {
 	struct limits		*l = srv->lim;
-	struct lim_table	 fresh;
+	struct lim_table	 fresh, pfresh;
 	struct stats		 last;
 	struct shmstat		*old = l != NULL ? l->ctr : NULL;
 	uint64_t		 b[SHMSTAT_NCOUNT], c[SHMSTAT_NCOUNT];
@@ -986,15 +1097,15 @@ limits_renew(const struct server *srv)
 	if (l == NULL)
 		return 0;
 	limits_fold(srv, &last);	/* believe what can be, from the old page */
-	if (l->conn.hdr != NULL && l->conn.shared) {
-		if (lim_create(&fresh, l->conn.cap, l->per_ip, l->rate,
-		    l->conn.period_ms, 1) == -1)
-			return -1;
-	} else
-		fresh.hdr = NULL;
-	if (map_counters(l) == -1) {
+	/* The fork model's own table is private: it stays. */
+	if (fresh_table(l->conn.shared ? &l->conn : NULL, &fresh) == -1)
+		return -1;
+	if (fresh_table(&l->proxied, &pfresh) == -1 ||
+	    map_counters(l) == -1) {
 		if (fresh.hdr != NULL)
 			lim_destroy(&fresh);
+		if (pfresh.hdr != NULL)
+			lim_destroy(&pfresh);
 		l->ctr = old;
 		return -1;
 	}
@@ -1007,12 +1118,18 @@ limits_renew(const struct server *srv)
 	memset(&l->believed, 0, sizeof(l->believed));
 	l->ctr_bad = 0;
 	(void)munmap(old, sizeof(*old));
+	/* Old workers and children keep their mappings; ours go. */
 	if (fresh.hdr != NULL) {
-		/* Old workers keep their mapping; ours goes. */
 		lim_destroy(&l->conn);
 		l->conn = fresh;
 		l->norphan = 0;		/* they were the old table's */
 	}
+	if (pfresh.hdr != NULL) {
+		lim_destroy(&l->proxied);
+		l->proxied = pfresh;
+		l->nporphan = 0;	/* cells taken before: see cell_epoch */
+	}
+	l->proxied_bad = 0;
 	l->epoch++;
 	return 0;
 }

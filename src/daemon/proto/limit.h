@@ -64,7 +64,9 @@
  * the old generation has finished its connections, a source may hold up
  * to --per-ip connections in each generation.  The fork model's table is
  * private to the master (its tickets are the master's own accounting of
- * live children) and survives renewal untouched.
+ * live children) and survives renewal untouched; the fork children's
+ * table of PROXY headers' sources (limits_admit_proxied, below) is
+ * shared and renewed like prefork's.
  */
 #ifndef ECHOD_LIMIT_H
 #define ECHOD_LIMIT_H
@@ -214,6 +216,18 @@ struct limits {
 	int			 ctr_bad;	/* the page jumped: corrupt */
 	int			*orphan;	/* tickets waiting for the lock */
 	size_t			 norphan, maxorphan;
+	/*
+	 * #12, fork model: a cell per child for its proxied ticket
+	 * (shared: the child writes it under the table's lock), and the
+	 * master's own bookkeeping of the cells (limits_cell_take).
+	 */
+	int			*cell;		/* maxorphan ints: untrusted */
+	unsigned		*cell_epoch;	/* renewals when it was taken */
+	int			*cell_free;	/* free cell indices */
+	size_t			 ncell_free;
+	int			*porphan;	/* proxied tickets, queued */
+	size_t			 nporphan;
+	int			 proxied_bad;	/* a holder died: renew */
 	uint8_t			*seen;		/* lim_verify scratch */
 	unsigned		 epoch;		/* renewals so far */
 	int			 corrupt_logged;
@@ -238,14 +252,27 @@ int	limits_log_allowed(const struct server *);
  * issue #12: a PROXY header's source, admitted by the serving process
  * that read it.  In the fork model, in a second table that only the
  * children share (made when --proxy-from and a limit are set): the
- * master's table stays private, and the master never locks a table a
- * child can write.  Elsewhere, the one table.  A fork child killed
- * mid-connection keeps its source's --per-ip count (no one else knows
- * its ticket) until the table evicts nothing it holds: a known limit.
+ * master's table stays private.  Elsewhere, the one table.
+ *
+ * So that a fork child killed mid-connection gives its source's count
+ * back, its ticket lives in a cell of a shared array, as a prefork
+ * worker's lives in its scoreboard slot: the master takes a cell for
+ * each child before the fork (limits_cell_take; -1 when none is needed
+ * or none is free, and the child keeps its ticket itself), the child
+ * admits into limits_cell(), and when the master forgets the child,
+ * limits_cell_reaped() releases what the cell holds the prefork way:
+ * the value bounds-checked, the lock only tried, the release queued
+ * while it is busy (limits_check retries), a holder that died with the
+ * lock making the table renewed.  A subverted child can misname a
+ * ticket only in this table, which children write anyway.
  */
 int	limits_admit_proxied(const struct server *, const struct sockaddr *,
 	    socklen_t, int *);
 void	limits_release_proxied(const struct server *, int *);
+int	limits_cell_take(const struct server *);
+int    *limits_cell(const struct server *, int);
+/* The child of cell (pid, or 0: never forked) is gone: 0, or -1 (renew). */
+int	limits_cell_reaped(const struct server *, int, pid_t);
 
 /*
  * Master side (prefork; harmless no-ops otherwise).  limits_reaped: the
