@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from echodtest import (ECHOC, ECHOD_HOOKS, TITLES_SKIP, WRAPPER, Echod, alive, config_defined, echo_conn,
+from echodtest import (ECHOC, ECHOD_HOOKS, TITLES_SKIP, WRAPPER, Echod, alive, config_defined, connect, echo_conn,
                           echo_keep, proc_cmdline, proc_stat,
                           wait_until, zombies)
 
@@ -287,6 +287,23 @@ class PreforkTest(unittest.TestCase):
         d.proc.wait(3)
         wait_until(lambda: not any(alive(p, s) for p, s in starts.items()),
                    3, "every worker gone with the master")
+
+    @unittest.skipUnless(os.access(ECHOD_HOOKS, os.X_OK),
+                         "tests/hooks/echod (make check builds it) is absent")
+    def test_worker_accept_failures_counted(self):
+        # A worker out of descriptors (its RLIMIT_NOFILE below what it
+        # holds: the hooks build) counts each failed accept in the
+        # status line's accept_failed, as the fork model's master does,
+        # logs it once, pauses rather than spins, and lives on.
+        d = self.start("--workers=1", "--min-spare=1", "--max-spare=1",
+                       env={"ECHOD_TEST_NOFILE": "3"})
+        d.wait_workers(1, idle=False)
+        with connect(d.port):
+            st = d.wait_status(lambda s: s["accept_failed"] >= 2, 10,
+                               "failed accepts counted")
+            self.assertEqual(st["served"], 0)
+            self.assertEqual(st["abnormal"], 0)
+        d.wait_for(r"worker: accept: Too many open files")
 
     # ---- crash loop ----------------------------------------------------
 

@@ -657,6 +657,12 @@ START_TEST(test_glue_counters)
 	gsrv.lim->ctr->udp_in = 5;
 	limits_fold(&gsrv, &st);
 	ck_assert_uint_eq(st.udp_in, 15);
+	/* accept_failed: the master's own plus the workers'. */
+	st.accept_failed_master = 2;
+	limits_count_accept_failed(&gsrv);
+	limits_count_accept_failed(&gsrv);
+	limits_fold(&gsrv, &st);
+	ck_assert_uint_eq(st.accept_failed, 4);
 }
 END_TEST
 

@@ -68,6 +68,7 @@ static int		 test_no_seccomp;
 static int		 test_unconfinable;
 static const char	*test_forbidden;
 static const char	*test_crash_file;
+static long		 test_nofile = -1;
 #endif
 
 /* The CHILD_* filter kind (harden.h) a role runs under. */
@@ -97,6 +98,12 @@ spawn_prepare(struct server *srv)
 	test_unconfinable = getenv("ECHOD_TEST_UNCONFINABLE") != NULL;
 	test_forbidden = getenv("ECHOD_TEST_FORBIDDEN_SYSCALL");
 	test_crash_file = getenv("ECHOD_TEST_CRASH_FILE");
+	/*
+	 * ECHOD_TEST_NOFILE=3: a serving process's RLIMIT_NOFILE, below
+	 * the descriptors it holds, so that its accept4 fails (EMFILE).
+	 */
+	if (getenv("ECHOD_TEST_NOFILE") != NULL)
+		test_nofile = atol(getenv("ECHOD_TEST_NOFILE"));
 #endif
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		nofile_max = rl.rlim_max;
@@ -236,8 +243,15 @@ limit_fds(int top)
 {
 	struct rlimit	rl;
 	rlim_t		want = (rlim_t)top + 1 + HARDEN_FD_HEADROOM;
+	rlim_t		max = nofile_max;
 
-	if (nofile_max != RLIM_INFINITY && nofile_max <= want)
+#ifdef ECHOD_TEST_HOOKS
+	if (test_nofile >= 0) {
+		want = (rlim_t)test_nofile;
+		max = RLIM_INFINITY;
+	}
+#endif
+	if (max != RLIM_INFINITY && max <= want)
 		return;
 	rl.rlim_cur = rl.rlim_max = want;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)

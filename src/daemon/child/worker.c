@@ -103,9 +103,12 @@ worker_accept(const struct worker_args *wa, int ep,
 	    SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 
-/* accept4 failed: 0 to try again, -1 to give up serving. */
+/*
+ * accept4 failed: 0 to try again, -1 to give up serving.  Counted in
+ * accept_failed as the fork model's master counts its own.
+ */
 static int
-worker_accept_failed(int err, int *logged)
+worker_accept_failed(const struct server *srv, int err, int *logged)
 {
 	struct timespec	pause = { 0, ACCEPT_PAUSE_MS * 1000000L };
 
@@ -115,6 +118,7 @@ worker_accept_failed(int err, int *logged)
 		return 0;
 	case ACCEPT_PAUSE:
 		/* Out of fds: pause rather than spin. */
+		limits_count_accept_failed(srv);
 		errno = err;
 		if (!*logged)
 			log_warn("worker: accept");
@@ -122,6 +126,7 @@ worker_accept_failed(int err, int *logged)
 		(void)nanosleep(&pause, NULL);
 		return 0;
 	default:
+		limits_count_accept_failed(srv);
 		errno = err;
 		log_warn("worker: accept");
 		return -1;
@@ -208,7 +213,7 @@ worker_serve(struct server *srv, const struct serve_spec *spec)
 #endif
 		len = sizeof(ss);
 		if ((conn = worker_accept(wa, ep, &ss, &len)) == -1) {
-			if (worker_accept_failed(errno, &logged) == -1)
+			if (worker_accept_failed(srv, errno, &logged) == -1)
 				return 2;
 			if (getppid() != srv->master_pid)
 				break;

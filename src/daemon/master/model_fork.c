@@ -137,12 +137,12 @@ fork_accept_failed(struct master *m, int err)
 		return -1;
 	case ACCEPT_PAUSE:
 		/* Don't spin on a full fd table: pause. */
-		m->srv->st->accept_failed++;
+		m->srv->st->accept_failed_master++;
 		errno = err;
 		master_pause(m, ACCEPT_PAUSE_MS, "accept");
 		return -1;
 	default:
-		m->srv->st->accept_failed++;
+		m->srv->st->accept_failed_master++;
 		errno = err;
 		log_warn("accept");
 		return -1;

@@ -27,7 +27,7 @@ struct stats {
 	uint64_t	reaped;		/* children whose exit we saw */
 	uint64_t	abnormal;	/* ... that died by a signal or exit != 0 */
 	uint64_t	fork_failed;
-	uint64_t	accept_failed;
+	uint64_t	accept_failed;	/* master's + workers' (limits_fold) */
 	uint64_t	udp_in;
 	uint64_t	udp_dropped;
 	/* issue #5, limit.h: appended, in status-line order */
@@ -43,6 +43,8 @@ struct stats {
 	uint64_t	refused_rule;	/* TCP refused by --allow/--deny */
 	uint64_t	udp_dropped_rule;
 	uint64_t	proxy_bad;	/* PROXY header missing or bad */
+	/* Not on the line: the master's own part of accept_failed. */
+	uint64_t	accept_failed_master;
 };
 
 size_t	stats_format(const struct stats *, const char *, char *, size_t);

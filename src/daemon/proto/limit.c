@@ -852,6 +852,13 @@ limits_release_proxied(const struct server *srv, int *ticket)
 }
 
 void
+limits_count_accept_failed(const struct server *srv)
+{
+	if (srv->lim != NULL)
+		SHMSTAT_ADD(srv->lim->ctr, accept_failed, 1);
+}
+
+void
 limits_count_idle(const struct server *srv)
 {
 	if (srv->lim != NULL)
@@ -872,6 +879,7 @@ static const size_t	counter_off[] = {
 	OFF(udp_dropped_send),
 	OFF(refused_rule), OFF(udp_dropped_rule),	/* issue #12 */
 	OFF(proxy_bad),
+	OFF(accept_failed),
 };
 #undef OFF
 _Static_assert(sizeof(counter_off) / sizeof(counter_off[0]) ==
@@ -945,6 +953,8 @@ limits_fold(const struct server *srv, struct stats *st)
 	st->refused_rule = c[13];		/* issue #12 */
 	st->udp_dropped_rule = c[14];
 	st->proxy_bad = c[15];
+	/* The master's own (fork model) and the workers' (prefork). */
+	st->accept_failed = st->accept_failed_master + c[16];
 	/* udp_restarts is the master's own. */
 }
 

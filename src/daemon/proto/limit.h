@@ -195,10 +195,11 @@ struct shmstat {
 	volatile uint64_t	refused_rule;
 	volatile uint64_t	udp_dropped_rule;
 	volatile uint64_t	proxy_bad;
+	volatile uint64_t	accept_failed;	/* prefork workers' */
 };
 
 /* The shmstat fields the master folds, in order (renewal keeps a base). */
-#define SHMSTAT_NCOUNT		16
+#define SHMSTAT_NCOUNT		17
 #define LIM_COUNTER_STEP	(1ULL << 32)	/* most a counter moves per look */
 
 #define SHMSTAT_ADD(s, f, n) \
@@ -244,6 +245,8 @@ int	limits_admit(const struct server *, const struct sockaddr *,
 void	limits_release(const struct server *, int *);
 /* A connection ended by --idle-timeout. */
 void	limits_count_idle(const struct server *);
+/* A prefork worker's accept(2) failed for want of descriptors or memory. */
+void	limits_count_accept_failed(const struct server *);
 /* Copy the shared counters into the master's struct stats. */
 void	limits_fold(const struct server *, struct stats *);
 /* The global refusal-log limiter, for other kinds of refusal (#12). */
