@@ -396,17 +396,19 @@ class ForkModelTests:
 
     @unittest.skipIf(et.WRAPPER, "/proc/PID/cmdline shows valgrind's own argv, not the one setproctitle writes")
     def test_titles(self):
-        # echod(8): each process shows its state in ps.  The child's title
-        # is written by the master before the fork (issue #10): it must
-        # still be the child's, and the master's own must come back.
+        # echod(8): each process shows its state in ps, a child its peer.
+        # The child's title is written by the master before the fork
+        # (issue #10): it must still be the child's, and the master's
+        # own must come back.
         # libbsd may leave padding after a title shorter than the argv
         # area (seen in the ASan build): compare the words it starts with.
         def title(pid, nwords):
             return " ".join(et.proc_cmdline(pid).split()[:nwords])
 
         d = self.daemon("-t", "0")
-        with self.held_child(d) as (_, kid):
-            self.assertEqual(title(kid, 3), "echod: child serving")
+        with self.held_child(d) as (c, kid):
+            self.assertEqual(title(kid, 3),
+                             "echod: child 127.0.0.1:%d" % c.getsockname()[1])
             et.poll_until(lambda: title(d.pid, 5) ==
                           "echod: master fork 1 busy", 5,
                           what="the master's title to say 1 busy")

@@ -20,11 +20,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "access.h"
+#include "addr.h"
 #include "children.h"
 #include "clock.h"
 #include "limit.h"
@@ -64,7 +66,7 @@ fork_serve(struct server *srv, const struct serve_spec *spec)
 {
 	int	mine, *ticket = spec->ctx != NULL ? spec->ctx : &mine;
 
-	/* Its title, "child serving", was set by the master (spawn.h). */
+	/* Its title, "child PEER", was set by the master (spawn.h). */
 	if (proxy_child(srv, spec->conn, ticket) == -1)	/* issue #12 */
 		return 0;
 	conn_serve(srv, spec->conn);
@@ -84,6 +86,8 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket,
 	struct child		*ch;
 	pid_t			 pid;
 	int			 cell;
+	char			 title[sizeof("child ") + ADDR_STRLEN];
+	char			 peer[ADDR_STRLEN];
 
 	memset(&spec, 0, sizeof(spec));
 	spec.role = SERVE_CONN;
@@ -91,7 +95,15 @@ fork_spawn(struct master *m, int conn, int p[2], int ticket,
 	if (p[1] != -1)
 		spec.keep[spec.nkeep++] = p[1];
 	spec.serve = fork_serve;
-	spec.title = "child serving";
+	/*
+	 * "child 127.0.0.1:51000" (made printable by addr_ntop), written
+	 * by the master before the fork so that the child writes no page
+	 * for it; behind --proxy-from, the proxy's address.
+	 */
+	(void)snprintf(title, sizeof(title), "child %s", sslen > 0 ?
+	    addr_ntop((const struct sockaddr *)ss, sslen, peer,
+	    sizeof(peer)) : "serving");
+	spec.title = title;
 	cell = limits_cell_take(m->srv);	/* -1 without --proxy-from */
 	spec.ctx = limits_cell(m->srv, cell);
 	pid = spawn_serving(m->srv, &spec);
