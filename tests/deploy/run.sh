@@ -271,6 +271,16 @@ listening7() {	# something listens on TCP port 7 (state 0A) in the container
 	    awk '$2 ~ /:0007$/ && $4 == "0A" { f = 1 } END { exit !f }'
 }
 tcp_echo() { [ "$(inc echoc -t 5 127.0.0.1 7 "$1")" = "$1" ]; }
+tcp_echo_at() { [ "$(inc echoc -t 5 127.0.0.1 "$1" "$2")" = "$2" ]; }
+# A line through the log socket (not stderr), tagged echod, facility daemon.
+syslog_has() {
+	inc journalctl -q --no-pager -o cat _TRANSPORT=syslog \
+	    SYSLOG_IDENTIFIER=echod SYSLOG_FACILITY=3 | grep -q "$1"
+}
+syslog_serving_and_conn() {
+	syslog_has "serving: model=prefork" &&
+	    syslog_has "conn 127\.0\.0\.1:[0-9]* -> "
+}
 udp_echo() { [ "$(inc echoc -u -t 5 127.0.0.1 7 "$1")" = "$1" ]; }
 tcp_workers() {
 	local p
@@ -462,6 +472,19 @@ check_inetd() {
 	inc systemctl stop echod-inetd.socket
 }
 
+# --log=syslog (the default with -D and -i): echod's lines reach the
+# system's log socket, here journald's /dev/log (with --log=stderr they
+# would be the journal's _TRANSPORT=stdout, and this check fails).
+check_syslog() {
+	check "echod --log=syslog -v as a transient service (systemd-run)" \
+	    inc systemd-run -q --unit=echod-syslog /usr/sbin/echod \
+	    -l 127.0.0.1:7007 --log=syslog -v
+	check "it echoes on 127.0.0.1:7007" wait_for 10 tcp_echo_at 7007 hi-syslog
+	check "--log=syslog: the serving line and the connection's -v line in the journal (syslog, tag echod, facility daemon)" \
+	    wait_for 10 syslog_serving_and_conn
+	inc systemctl stop echod-syslog
+}
+
 check_purge() {
 	local left= f
 	# Enabled and serving, then purged: removal must stop it all.
@@ -519,6 +542,7 @@ check_upgrade
 check_watchdog
 check_stop
 check_inetd
+check_syslog
 check_purge
 say "$passed passed, $failed failed ($(($(date +%s) - start)) s)"
 [ "$failed" = 0 ]
